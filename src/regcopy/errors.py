@@ -1,0 +1,72 @@
+"""The typed errors regcopy raises.
+
+Every error a user can cause or meet carries enough to act on: what failed,
+where, and (through :attr:`RegcopyError.hint`) what to do about it. The CLI
+prints ``str(error)`` as one line, so messages never contain newlines and
+never contain credentials.
+"""
+
+from __future__ import annotations
+
+
+class RegcopyError(Exception):
+    """Base class of every error regcopy raises on purpose."""
+
+    hint: str = ""
+
+    def __init__(self, message: str, *, hint: str = "") -> None:
+        super().__init__(message)
+        if hint:
+            self.hint = hint
+
+    def __str__(self) -> str:
+        message = " ".join(str(self.args[0]).split()) if self.args else ""
+        return f"{message} ({self.hint})" if self.hint else message
+
+
+class InvalidReference(RegcopyError):
+    """An image reference that cannot be parsed; the message names the bad part."""
+
+
+class RegistryError(RegcopyError):
+    """A registry answered with an error (an HTTP status and maybe an OCI error body)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        hint: str = "",
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
+        self.code = code
+
+
+class AuthError(RegistryError):
+    """Authentication or authorization failed (401/403, or the token service refused)."""
+
+    hint = "check the credentials for this registry"
+
+
+class NotFound(RegistryError):
+    """A repository, manifest, tag or blob does not exist."""
+
+
+class RegistryUnreachable(RegistryError):
+    """The registry could not be reached at all (DNS, TCP, TLS, timeout)."""
+
+    hint = "check the host name, the network, and --insecure-registry for plain-HTTP registries"
+
+
+class DigestMismatch(RegistryError):
+    """Content did not hash to the digest it was fetched or uploaded under."""
+
+
+class ManifestTooLarge(RegistryError):
+    """A manifest exceeded the size cap; refusing protects memory and mirrors registries' own limits."""
+
+
+class UnsupportedManifest(RegistryError):
+    """A manifest whose media type regcopy cannot copy faithfully (schema 1, unknown types)."""

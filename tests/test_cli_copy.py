@@ -1,0 +1,139 @@
+"""``regcopy copy`` as a user runs it: real process, real registries, exit codes and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from tests.conftest import PASSWORD, USER, run_cli
+from tests.seed import fetch_manifest
+from tests.servers.registry import RegistryServer, free_port
+
+
+def assert_one_line_error(stderr: str, *needles: str) -> None:
+    lines = [line for line in stderr.splitlines() if not line.startswith("regcopy: warning:")]
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("regcopy: error: ")
+    assert "Traceback" not in stderr
+    for needle in needles:
+        assert needle in lines[0]
+
+
+def test_copy_then_skip(src_registry: RegistryServer, dst_registry: RegistryServer, seeder_for) -> None:  # type: ignore[no-untyped-def]
+    pushed = seeder_for(src_registry).push_image("ns/app", "v1")
+    src, dst = f"{src_registry.host}/ns/app:v1", f"{dst_registry.host}/other/app:v1"
+
+    first = run_cli("copy", src, dst)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.startswith(f"copied {src} -> {dst} {pushed.digest} (3 blobs uploaded")
+
+    second = run_cli("copy", src, dst, "--json")
+    assert second.returncode == 0, second.stderr
+    result = json.loads(second.stdout)
+    assert result["status"] == "skipped" and result["digest"] == pushed.digest
+    assert result["stats"]["bytes_uploaded"] == 0
+
+
+def test_destination_without_tag_takes_source_tag(
+    src_registry: RegistryServer, dst_registry: RegistryServer, seeder_for
+) -> None:  # type: ignore[no-untyped-def]
+    pushed = seeder_for(src_registry).push_image("ns/app", "v7")
+    done = run_cli("copy", "-q", f"{src_registry.host}/ns/app:v7", f"{dst_registry.host}/ns/app")
+    assert done.returncode == 0 and done.stdout == ""
+    assert fetch_manifest(dst_registry.host, "ns/app", "v7")[0] == pushed.data
+
+
+def test_platform_selection_rewrites_index_and_says_so(
+    src_registry: RegistryServer, dst_registry: RegistryServer, seeder_for
+) -> None:  # type: ignore[no-untyped-def]
+    index, children = seeder_for(src_registry).push_index(
+        "ns/multi", "v1", [("linux", "amd64", None), ("linux", "arm64", "v8"), ("linux", "arm", "v7")]
+    )
+    done = run_cli(
+        "copy",
+        "--platform",
+        "linux/arm64",
+        "--platform",
+        "linux/arm/v7",
+        f"{src_registry.host}/ns/multi:v1",
+        f"{dst_registry.host}/ns/multi:v1",
+    )
+    assert done.returncode == 0, done.stderr
+    assert "index rewritten for linux/arm64, linux/arm/v7" in done.stdout
+    data, _ = fetch_manifest(dst_registry.host, "ns/multi", "v1")
+    copied = json.loads(data)
+    assert [m["digest"] for m in copied["manifests"]] == [children[1].digest, children[2].digest]
+    assert data != index.data
+
+    none = run_cli(
+        "copy", "--platform", "windows/amd64", f"{src_registry.host}/ns/multi:v1", f"{dst_registry.host}/ns/win:v1"
+    )
+    assert none.returncode == 1
+    assert_one_line_error(none.stderr, "no platform of", "windows/amd64")
+
+
+def test_chunked_upload(src_registry: RegistryServer, dst_registry: RegistryServer, seeder_for) -> None:  # type: ignore[no-untyped-def]
+    pushed = seeder_for(src_registry).push_image("ns/big", "v1", layer_sizes=(300_000,))
+    done = run_cli("copy", "--chunk-size", "65536", f"{src_registry.host}/ns/big:v1", f"{dst_registry.host}/ns/big:v1")
+    assert done.returncode == 0, done.stderr
+    assert fetch_manifest(dst_registry.host, "ns/big", "v1")[0] == pushed.data
+    patches = [r for r in dst_registry.requests() if r.method == "PATCH"]
+    assert len(patches) == 5 + 1  # 300,000 bytes in 64 KiB chunks, plus the small config blob
+
+
+def test_wrong_password_from_env(basic_registry: RegistryServer, dst_registry: RegistryServer, seeder_for) -> None:  # type: ignore[no-untyped-def]
+    seeder_for(basic_registry, (USER, PASSWORD)).push_image("ns/app", "v1")
+    done = run_cli(
+        "copy",
+        f"{basic_registry.host}/ns/app:v1",
+        f"{dst_registry.host}/ns/app:v1",
+        env={"REGCOPY_SRC_CREDS": f"{USER}:not-the-password-123"},
+    )
+    assert done.returncode == 1
+    assert_one_line_error(done.stderr, basic_registry.host, "check the credentials")
+    assert "not-the-password-123" not in done.stderr + done.stdout
+
+    ok = run_cli(
+        "copy",
+        f"{basic_registry.host}/ns/app:v1",
+        f"{dst_registry.host}/ns/app:v1",
+        "--src-creds",
+        f"{USER}:{PASSWORD}",
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert "visible to other users" in ok.stderr and PASSWORD not in ok.stderr + ok.stdout
+
+
+def test_malformed_reference_is_a_usage_error() -> None:
+    done = run_cli("copy", "127.0.0.1:5000/NS/app:v1", "127.0.0.1:5001/ns/app:v1")
+    assert done.returncode == 2
+    assert_one_line_error(done.stderr, "must be lowercase", "'NS'")
+
+
+def test_unreachable_registry() -> None:
+    port = free_port()  # nothing listens here
+    done = run_cli("copy", f"127.0.0.1:{port}/ns/app:v1", f"127.0.0.1:{port}/ns/other:v1")
+    assert done.returncode == 1
+    assert_one_line_error(done.stderr, f"cannot reach registry 127.0.0.1:{port}")
+
+
+def test_missing_tag(src_registry: RegistryServer, dst_registry: RegistryServer) -> None:
+    done = run_cli("copy", f"{src_registry.host}/ns/app:nope", f"{dst_registry.host}/ns/app:nope")
+    assert done.returncode == 1
+    assert_one_line_error(done.stderr, f"source image {src_registry.host}/ns/app:nope not found")
+
+
+def test_help_lists_the_contract_flags() -> None:
+    done = run_cli("copy", "--help", env={"COLUMNS": "200", "TERM": "dumb", "NO_COLOR": "1"})
+    assert done.returncode == 0
+    for flag in [
+        "--platform",
+        "--insecure-registry",
+        "--src-creds",
+        "--dest-creds",
+        "--concurrency",
+        "--quiet",
+        "--json",
+    ]:
+        assert flag in done.stdout
+    assert os.environ.get("REGCOPY_SRC_CREDS") is None
