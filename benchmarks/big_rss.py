@@ -50,19 +50,26 @@ def push_big_image(host: str, repository: str, tag: str, size: int) -> str:
     with httpx.Client(timeout=600) as http:
         started = http.post(f"http://{host}/v2/{repository}/blobs/uploads/")
         location = httpx.URL(f"http://{host}/").join(started.headers["Location"])
-        patched = http.patch(str(location), content=random_stream(size, hasher),
-                             headers={"Content-Type": "application/octet-stream"})
+        patched = http.patch(
+            str(location), content=random_stream(size, hasher), headers={"Content-Type": "application/octet-stream"}
+        )
         location = httpx.URL(f"http://{host}/").join(patched.headers["Location"])
         digest = "sha256:" + hasher.hexdigest()
         done = http.put(str(location.copy_merge_params({"digest": digest})))
         assert done.status_code == 201, done.text
     seeder = Seeder(host)
-    config = json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers",
-                                                                           "diff_ids": [digest]}}).encode()
+    config = json.dumps(
+        {"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": [digest]}}
+    ).encode()
     config_digest = seeder.push_blob(repository, config)
-    manifest = json.dumps({"schemaVersion": 2, "mediaType": DOCKER_MANIFEST,
-                           "config": {"mediaType": DOCKER_CONFIG, "size": len(config), "digest": config_digest},
-                           "layers": [{"mediaType": DOCKER_LAYER, "size": size, "digest": digest}]}).encode()
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": DOCKER_MANIFEST,
+            "config": {"mediaType": DOCKER_CONFIG, "size": len(config), "digest": config_digest},
+            "layers": [{"mediaType": DOCKER_LAYER, "size": size, "digest": digest}],
+        }
+    ).encode()
     seeder.push_manifest(repository, tag, manifest, DOCKER_MANIFEST)
     seeder.close()
     return digest
@@ -73,8 +80,10 @@ def curl_floor(src: str, dst: str, repository: str, digest: str) -> float:
     started = httpx.post(f"http://{dst}/v2/{repository}/blobs/uploads/")
     location = httpx.URL(f"http://{dst}/").join(started.headers["Location"]).copy_merge_params({"digest": digest})
     begin = time.perf_counter()
-    pipeline = (f"curl -sSf http://{src}/v2/{repository}/blobs/{digest} | "
-                f"curl -sSf -X PUT -H 'Content-Type: application/octet-stream' -T - '{location}'")
+    pipeline = (
+        f"curl -sSf http://{src}/v2/{repository}/blobs/{digest} | "
+        f"curl -sSf -X PUT -H 'Content-Type: application/octet-stream' -T - '{location}'"
+    )
     subprocess.run(["bash", "-o", "pipefail", "-c", pipeline], check=True, capture_output=True)
     return time.perf_counter() - begin
 
@@ -91,9 +100,20 @@ def main() -> int:
         try:
             digest = push_big_image(src.host, "bench/big", "v1", size)
             begin = time.perf_counter()
-            done = subprocess.run([sys.executable, "-m", "regcopy.cli", "copy", "--json",
-                                   f"{src.host}/bench/big:v1", f"{dst.host}/bench/big:v1"],
-                                  capture_output=True, text=True, check=False)
+            done = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "regcopy.cli",
+                    "copy",
+                    "--json",
+                    f"{src.host}/bench/big:v1",
+                    f"{dst.host}/bench/big:v1",
+                ],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
             seconds = time.perf_counter() - begin
             peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
             if done.returncode != 0:

@@ -26,8 +26,9 @@ USER, PASSWORD = "rehearsal", "rehearsal-password"
 
 def regcopy(*args: str) -> str:
     env = {**os.environ, "REGCOPY_SRC_CREDS": f"{USER}:{PASSWORD}"}
-    done = subprocess.run([sys.executable, "-m", "regcopy.cli", *args], capture_output=True, text=True, env=env,
-                          check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "regcopy.cli", *args], capture_output=True, text=True, env=env, check=False
+    )
     sys.stderr.write(done.stderr)
     if done.returncode != 0:
         raise SystemExit(f"rehearsal: regcopy {' '.join(args)} exited {done.returncode}")

@@ -6,6 +6,7 @@ that any re-serialisation by the code under test changes the digest.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import os
@@ -21,6 +22,11 @@ OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
 OCI_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
+
+
+def random_layer(size: int) -> bytes:
+    """Random bytes in a real (stored, level 0) gzip stream, so tools that sniff compression see gzip."""
+    return gzip.compress(os.urandom(size), compresslevel=0, mtime=0)
 
 
 def sha256(data: bytes) -> str:
@@ -109,7 +115,7 @@ class Seeder:
         layer_sizes: tuple[int, ...] = (2048, 4096),
     ) -> Pushed:
         """A runnable-looking image: a config blob and ``layers`` (random if not given)."""
-        layers = layers if layers is not None else [os.urandom(n) for n in layer_sizes]
+        layers = layers if layers is not None else [random_layer(n) for n in layer_sizes]
         config = json.dumps(
             {
                 "architecture": platform[1],

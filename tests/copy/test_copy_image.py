@@ -134,3 +134,37 @@ def test_missing_source_tag_is_not_found(src_registry: RegistryServer, dst_regis
     with pytest.raises(NotFound, match="not found"):
         copy(f"{src_registry.host}/ns/none:v1", f"{dst_registry.host}/ns/none:v1")
     assert [r for r in dst_registry.requests() if r.method in ("PUT", "POST", "PATCH")] == []
+
+
+def test_skopeo_reads_the_copy_byte_for_byte(
+    src_registry: RegistryServer, dst_registry: RegistryServer, seeder_for, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+
+    index, children = seeder_for(src_registry).push_index(
+        "ns/multi", "v3", [("linux", "amd64", None), ("linux", "arm64", "v8")]
+    )
+    copy(f"{src_registry.host}/ns/multi:v3", f"{dst_registry.host}/ns/multi:v3")
+
+    raw = subprocess.run(
+        ["skopeo", "inspect", "--raw", "--tls-verify=false", f"docker://{dst_registry.host}/ns/multi:v3"],
+        capture_output=True,
+        check=True,
+    )
+    assert raw.stdout == index.data
+    # skopeo pulls every platform and verifies every blob digest on the way
+    subprocess.run(
+        [
+            "skopeo",
+            "copy",
+            "--all",
+            "--src-tls-verify=false",
+            f"docker://{dst_registry.host}/ns/multi:v3",
+            f"oci:{tmp_path / 'layout'}:v3",
+        ],
+        capture_output=True,
+        check=True,
+    )
+    got = {p.name for p in (tmp_path / "layout" / "blobs" / "sha256").iterdir()}
+    expected = {index.digest} | {c.digest for c in children} | {b for c in children for b in c.blobs}
+    assert got == {d[7:] for d in expected}
