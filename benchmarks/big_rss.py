@@ -24,7 +24,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-
 from tests.seed import DOCKER_CONFIG, DOCKER_LAYER, DOCKER_MANIFEST, Seeder
 from tests.servers.registry import RegistryServer
 

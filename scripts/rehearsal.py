@@ -18,8 +18,8 @@ import bcrypt
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.seed import Seeder, fetch_manifest, sha256  # noqa: E402
-from tests.servers.registry import RegistryServer  # noqa: E402
+from tests.seed import Seeder, fetch_manifest, sha256
+from tests.servers.registry import RegistryServer
 
 USER, PASSWORD = "rehearsal", "rehearsal-password"
 
