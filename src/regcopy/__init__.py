@@ -9,6 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from regcopy.copy import CopyContext, CopyOptions, CopyResult, copy_image
+from regcopy.copy.config import SyncConfig
+from regcopy.copy.engine import Event
+from regcopy.copy.models import JobOutcome, SyncOptions, SyncReport
+from regcopy.copy.sync import sync, verify
+from regcopy.copy.verify import VerifyReport
 from regcopy.errors import RegcopyError
 from regcopy.reference import Reference, parse_reference
 from regcopy.registry_v2 import Credentials, RegistryClient, RegistryPool
@@ -20,13 +25,22 @@ __all__ = [
     "CopyOptions",
     "CopyResult",
     "Credentials",
+    "Event",
+    "JobOutcome",
     "Reference",
     "RegcopyError",
     "RegistryClient",
     "RegistryPool",
+    "SyncConfig",
+    "SyncOptions",
+    "SyncReport",
+    "VerifyReport",
     "copy_image",
     "copy_image_sync",
     "parse_reference",
+    "sync",
+    "sync_sync",
+    "verify",
 ]
 
 
@@ -38,5 +52,15 @@ def copy_image_sync(
 
     async def run() -> CopyResult:
         return await copy_image(source, destination, options, **kwargs)
+
+    return anyio.run(run)
+
+
+def sync_sync(config: SyncConfig | str, options: SyncOptions | None = None, **kwargs: Any) -> SyncReport:
+    """Blocking :func:`sync`."""
+    import anyio
+
+    async def run() -> SyncReport:
+        return await sync(config, options, **kwargs)
 
     return anyio.run(run)

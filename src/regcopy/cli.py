@@ -6,6 +6,7 @@ import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Annotated, NoReturn, TypeVar
 
 import typer
@@ -76,14 +77,6 @@ def _setup_logging(verbose: int) -> None:
     # httpx logs every request URL at INFO; upload URLs carry session state, never credentials.
     logging.getLogger("httpx").setLevel(logging.DEBUG if verbose > 2 else logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
-
-
-def _human_size(size: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1000 or unit == "GB":
-            return f"{size:.1f} {unit}" if unit != "B" else f"{int(size)} B"
-        size /= 1000
-    raise AssertionError("unreachable")
 
 
 InsecureOpt = Annotated[
@@ -169,6 +162,7 @@ def copy_command(
 
     result = _run(run)
     from regcopy.copy import CopyResult
+    from regcopy.progress import human_bytes
 
     assert isinstance(result, CopyResult)
     if as_json:
@@ -188,8 +182,247 @@ def copy_command(
     typer.echo(
         f"copied {result.source} -> {result.destination} {result.digest}"
         f" ({s.blobs_uploaded} blobs uploaded, {s.blobs_mounted} mounted, {s.blobs_existing} already present,"
-        f" {_human_size(s.bytes_uploaded)} in {result.seconds:.1f}s)"
+        f" {human_bytes(s.bytes_uploaded)} in {result.seconds:.1f}s)"
     )
+
+
+def _read_config(
+    config: Path | None, images: Path | None, auth: Path | None, registry: str | None, namespace: str | None
+) -> object:
+    from regcopy.copy.config import load_sync_config
+    from regcopy.copy.imagesyncer import load_image_syncer
+
+    if images is not None:
+        if config is not None:
+            _fail("give either CONFIG or --images/--auth, not both", EXIT_USAGE)
+        return load_image_syncer(images, auth, registry=registry, namespace=namespace)
+    if auth is not None:
+        _fail("--auth needs --images", EXIT_USAGE)
+    return load_sync_config(config) if config is not None else None
+
+
+def _write_json(path: Path, model: object) -> None:
+    from pydantic import BaseModel
+
+    assert isinstance(model, BaseModel)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(model.model_dump_json(indent=2) + "\n")
+    tmp.replace(path)
+
+
+@app.command("sync")
+def sync_command(
+    config: Annotated[
+        Path | None, typer.Argument(help="Sync configuration (YAML or JSON).", show_default=False)
+    ] = None,
+    images: Annotated[Path | None, typer.Option("--images", help="image-syncer images file.")] = None,
+    auth: Annotated[Path | None, typer.Option("--auth", help="image-syncer auth file.")] = None,
+    registry: Annotated[
+        str | None, typer.Option("--registry", help="image-syncer default registry for empty destinations.")
+    ] = None,
+    namespace: Annotated[
+        str | None, typer.Option("--namespace", help="image-syncer default namespace for empty destinations.")
+    ] = None,
+    report: Annotated[
+        Path | None, typer.Option("--report", metavar="FILE.json", help="Write every job's outcome.")
+    ] = None,
+    retry_failed: Annotated[
+        Path | None, typer.Option("--retry-failed", metavar="FILE.json", help="Rerun only the failures of a report.")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print what would be copied or skipped; write nothing.")
+    ] = False,
+    concurrency: Annotated[int, typer.Option("--concurrency", "-j", help="Blobs in flight, across all jobs.")] = 8,
+    manifest_concurrency: Annotated[
+        int, typer.Option("--manifest-concurrency", help="Manifest and API requests in flight.")
+    ] = 16,
+    jobs: Annotated[int, typer.Option("--jobs", "--proc", help="Images worked on at once.")] = 64,
+    platform: Annotated[
+        list[str] | None, typer.Option("--platform", metavar="OS/ARCH[/VARIANT]", help="Copy only these platforms.")
+    ] = None,
+    insecure_registry: InsecureOpt = None,
+    chunk_size: Annotated[int | None, typer.Option("--chunk-size", metavar="BYTES", help="Upload in chunks.")] = None,
+    assume_immutable_tags: Annotated[
+        bool,
+        typer.Option(
+            "--assume-immutable-tags", help="Copy only tags missing at the destination (one tags/list per repository)."
+        ),
+    ] = False,
+    cache_dir: Annotated[
+        Path | None, typer.Option("--cache-dir", help="Where the blob location cache lives (default ~/.cache/regcopy).")
+    ] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not read or write the blob location cache.")] = False,
+    retries: Annotated[int, typer.Option("--retries", help="Attempts per request for retryable errors.")] = 5,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress; only failures and the summary.")] = False,
+    verbose: VerboseOpt = 0,
+) -> None:
+    """Copy everything a configuration lists. Exit 0 only when every job was copied or skipped."""
+    _setup_logging(verbose)
+    import anyio
+    from pydantic import ValidationError
+
+    from regcopy.copy.blobcache import BlobCache
+    from regcopy.copy.config import SyncConfig
+    from regcopy.copy.models import SyncOptions, SyncReport
+    from regcopy.copy.sync import load_report, make_context, plan_for, plan_retry
+    from regcopy.copy.verify import VerifyReport
+    from regcopy.errors import RegcopyError
+    from regcopy.registry_v2 import Platform
+    from regcopy.registry_v2.retry import RetryPolicy
+
+    try:
+        for item in platform or ():
+            Platform.parse(item)
+        options = SyncOptions(
+            concurrency=concurrency,
+            manifest_concurrency=manifest_concurrency,
+            jobs_in_flight=jobs,
+            platforms=tuple(platform or ()),
+            chunk_size=chunk_size,
+            assume_immutable_tags=assume_immutable_tags,
+        )
+        if retries < 1:
+            raise ValueError("--retries must be at least 1")
+        parsed = _read_config(config, images, auth, registry, namespace)
+        previous = load_report(retry_failed) if retry_failed else None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        _fail(f"invalid --{str(first['loc'][0]).replace('_', '-')}: {first['msg']}", EXIT_USAGE)
+    except (ValueError, RegcopyError) as exc:
+        _fail(str(exc), EXIT_USAGE)
+    if parsed is None and previous is None:
+        _fail("nothing to do: give a CONFIG file, --images, or --retry-failed REPORT", EXIT_USAGE)
+    assert parsed is None or isinstance(parsed, SyncConfig)
+
+    async def run() -> SyncReport | VerifyReport:
+        from regcopy.copy.engine import run_plan
+        from regcopy.copy.verify import verify_plan
+        from regcopy.progress import LineProgress, LiveProgress
+
+        cache = None if (no_cache or dry_run) else BlobCache(cache_dir)
+        context = make_context(
+            parsed, options, insecure=insecure_registry or (), retry=RetryPolicy(attempts=retries), cache=cache
+        )
+        try:
+            plan = await (plan_retry(previous, context) if previous else plan_for(parsed, context))  # type: ignore[arg-type]
+            if dry_run:
+                return await verify_plan(plan, context, options.manifest_concurrency)
+            view = None if quiet else (LiveProgress() if sys.stderr.isatty() else LineProgress())
+            async with anyio.create_task_group() as group:
+                if view is not None:
+
+                    async def ticker() -> None:
+                        while True:
+                            await anyio.sleep(view.interval)
+                            view.tick()
+
+                    group.start_soon(ticker)
+                try:
+                    outcome = await run_plan(plan, options, context=context, on_event=view.handle if view else None)
+                finally:
+                    group.cancel_scope.cancel()
+                    if view is not None:
+                        view.close()
+            return outcome
+        finally:
+            await context.aclose()
+
+    result = _run(run)
+    if isinstance(result, VerifyReport):
+        _print_dry_run(result)
+        raise typer.Exit(0 if not result.plan_failures else EXIT_FAILED)
+    assert isinstance(result, SyncReport)
+    if report is not None:
+        _write_json(report, result)
+    for failure in result.plan_failures:
+        typer.echo(f"failed to plan {failure.source} -> {failure.destination}: {failure.error}", err=True)
+    for outcome in result.jobs:
+        if outcome.status == "failed":
+            typer.echo(f"failed {outcome.source} -> {outcome.destination}: {outcome.error}", err=True)
+    typer.echo(f"sync: {result.summary.line()}")
+    if not result.summary.ok:
+        hint = f" (rerun, or --retry-failed {report})" if report else " (rerun to retry; --report keeps a list)"
+        typer.echo(f"sync: {result.summary.failed + result.summary.plan_failures} failures{hint}", err=True)
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _print_dry_run(result: object) -> None:
+    from regcopy.copy.verify import VerifyReport
+
+    assert isinstance(result, VerifyReport)
+    for comparison in result.comparisons:
+        typer.echo(f"skip {comparison.source} -> {comparison.destination} (already {comparison.source_digest})")
+    for difference in result.differences:
+        if difference.problem in ("missing", "different"):
+            typer.echo(f"copy {difference.source} -> {difference.destination} ({difference.problem})")
+        else:
+            detail = difference.error or "source image not found"
+            typer.echo(f"fail {difference.source} -> {difference.destination}: {detail}")
+    for failure in result.plan_failures:
+        typer.echo(f"fail {failure.source} -> {failure.destination}: {failure.error}")
+    copy = sum(1 for d in result.differences if d.problem in ("missing", "different"))
+    typer.echo(
+        f"dry run: {result.checked} jobs: {copy} to copy, {result.matching} to skip,"
+        f" {len(result.differences) - copy + len(result.plan_failures)} failing; nothing was written"
+    )
+
+
+@app.command("verify")
+def verify_command(
+    target: Annotated[Path, typer.Argument(help="A sync configuration or a --report file.", show_default=False)],
+    insecure_registry: InsecureOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the comparison as JSON.")] = False,
+    verbose: VerboseOpt = 0,
+) -> None:
+    """Compare source and destination digests of every job; exit 1 on any difference."""
+    _setup_logging(verbose)
+    from regcopy.copy.config import load_sync_config
+    from regcopy.copy.plan import CopyJob, Plan
+    from regcopy.copy.sync import is_report, load_report, make_context, plan_for
+    from regcopy.copy.verify import VerifyReport, verify_plan
+    from regcopy.errors import RegcopyError
+    from regcopy.reference import parse_reference
+
+    try:
+        source = load_report(target) if is_report(target) else load_sync_config(target)
+    except RegcopyError as exc:
+        _fail(str(exc), EXIT_USAGE)
+
+    async def run() -> VerifyReport:
+        from regcopy.copy.models import SyncReport
+
+        config = None if isinstance(source, SyncReport) else source
+        context = make_context(config, insecure=insecure_registry or ())
+        try:
+            if isinstance(source, SyncReport):
+                plan = Plan([CopyJob(parse_reference(j.source), parse_reference(j.destination)) for j in source.jobs])
+            else:
+                plan = await plan_for(source, context)
+            return await verify_plan(plan, context)
+        finally:
+            await context.aclose()
+
+    result = _run(run)
+    if as_json:
+        typer.echo(result.model_dump_json(indent=2))
+    else:
+        for difference in result.differences:
+            detail = {
+                "missing": "missing at the destination",
+                "different": f"destination has {difference.destination_digest}, source {difference.source_digest}",
+                "source-missing": "source image not found",
+                "error": difference.error or "error",
+            }[difference.problem]
+            typer.echo(f"{difference.problem}: {difference.source} -> {difference.destination}: {detail}")
+        for failure in result.plan_failures:
+            typer.echo(f"unplanned: {failure.source} -> {failure.destination}: {failure.error}")
+        typer.echo(
+            f"verify: {result.checked} checked, {result.matching} identical,"
+            f" {len(result.differences)} different"
+            + (f", {len(result.plan_failures)} could not be listed" if result.plan_failures else "")
+        )
+    if not result.ok:
+        raise typer.Exit(EXIT_FAILED)
 
 
 @app.command("version")

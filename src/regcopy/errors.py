@@ -8,6 +8,8 @@ never contain credentials.
 
 from __future__ import annotations
 
+import sys
+
 
 class RegcopyError(Exception):
     """Base class of every error regcopy raises on purpose."""
@@ -70,3 +72,21 @@ class ManifestTooLarge(RegistryError):
 
 class UnsupportedManifest(RegistryError):
     """A manifest whose media type regcopy cannot copy faithfully (schema 1, unknown types)."""
+
+
+if sys.version_info >= (3, 11):
+    ExceptionGroups = BaseExceptionGroup  # noqa: F821 (a builtin from Python 3.11)
+else:  # pragma: no cover - Python 3.10 gets exception groups from anyio's backport dependency
+    from exceptiongroup import BaseExceptionGroup as ExceptionGroups
+
+
+def first_error(error: BaseException) -> BaseException:
+    """The error to report from a task group's exception group: our own typed errors first.
+
+    Concurrent work (the blobs of an image, the children of an index) fails as a
+    group; the user needs the one line that explains it, not the group.
+    """
+    while isinstance(error, ExceptionGroups):
+        leaves = list(error.exceptions)
+        error = next((e for e in leaves if isinstance(e, (RegcopyError, ExceptionGroups))), leaves[0])
+    return error

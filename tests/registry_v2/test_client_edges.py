@@ -12,6 +12,9 @@ import respx
 from regcopy.errors import AuthError, DigestMismatch, ManifestTooLarge, NotFound, RegistryError, UnsupportedManifest
 from regcopy.registry_v2 import Credentials, RegistryClient
 from regcopy.registry_v2 import mediatypes as mt
+from regcopy.registry_v2.retry import RetryPolicy
+
+FAST = RetryPolicy(attempts=3, base_delay=0.001, max_delay=0.002)
 
 HOST = "registry.example.com"
 BASE = f"https://{HOST}/v2/"
@@ -24,7 +27,7 @@ IMAGE_DIGEST = "sha256:" + hashlib.sha256(IMAGE).hexdigest()
 
 def run(coro_fn):  # type: ignore[no-untyped-def]
     async def main():  # type: ignore[no-untyped-def]
-        async with RegistryClient(HOST, credentials=Credentials("bob", "hunter2-secret")) as client:
+        async with RegistryClient(HOST, credentials=Credentials("bob", "hunter2-secret"), retry=FAST) as client:
             return await coro_fn(client)
 
     return anyio.run(main)
@@ -77,7 +80,7 @@ def test_oci_error_body_becomes_typed_error(registry) -> None:  # type: ignore[n
     registry.get(f"{BASE}ns/app/manifests/v8").respond(
         403, json={"errors": [{"code": "DENIED", "message": "requested access to the resource is denied"}]}
     )
-    registry.get(f"{BASE}ns/app/manifests/v7").respond(500, text="boom")
+    boom = registry.get(f"{BASE}ns/app/manifests/v7").respond(500, text="boom")
     with pytest.raises(NotFound, match="MANIFEST_UNKNOWN: manifest unknown") as not_found:
         run(lambda c: c.get_manifest("ns/app", "v9"))
     assert not_found.value.code == "MANIFEST_UNKNOWN" and not_found.value.status == 404
@@ -86,6 +89,7 @@ def test_oci_error_body_becomes_typed_error(registry) -> None:  # type: ignore[n
     with pytest.raises(RegistryError, match="HTTP 500") as server_error:
         run(lambda c: c.get_manifest("ns/app", "v7"))
     assert type(server_error.value) is RegistryError
+    assert boom.call_count == FAST.attempts  # 5xx is retried, then reported
 
 
 def test_blob_redirect_to_another_host_drops_authorization() -> None:

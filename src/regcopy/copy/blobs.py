@@ -4,54 +4,92 @@ The hot path: HEAD at the destination, else a cross-repository mount if the
 blob is known to live elsewhere on the destination registry, else a streamed
 source GET piped into the destination upload with the digest checked on the
 way. Nothing is buffered beyond one read (or one upload chunk, in chunked mode).
+
+A transfer that breaks midway resumes from what the destination already holds
+(upload status ``Range``) with a source ``Range`` request; the hash state is
+checkpointed every few MiB so a resumed transfer is still verified end to end.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections import defaultdict
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 import anyio
 
+from regcopy.copy.blobcache import BlobLocations
 from regcopy.copy.models import CopyStats
-from regcopy.errors import AuthError, DigestMismatch
+from regcopy.errors import AuthError, DigestMismatch, RegistryError
 from regcopy.registry_v2.client import RegistryClient, UploadSession
 from regcopy.registry_v2.manifest import Descriptor
+from regcopy.registry_v2.retry import RetryPolicy, is_retryable
+
+if TYPE_CHECKING:
+    from hashlib import _Hash
+
+log = logging.getLogger(__name__)
+
+_CHECKPOINT_EVERY = 8 * 1024 * 1024
+_MAX_MOUNT_CANDIDATES = 3
 
 
-class BlobLocations:
-    """Where blobs are known to live on each registry, learned from HEADs, mounts and uploads."""
+class _HashState:
+    """Running digest of a blob with checkpoints, so a resume can restart hashing near any offset."""
 
-    def __init__(self) -> None:
-        self._where: dict[tuple[str, str], set[str]] = defaultdict(set)
+    def __init__(self, digest: str, size: int) -> None:
+        self.algorithm, _, self.expected = digest.partition(":")
+        self.size = size
+        self.hasher: _Hash = hashlib.new(self.algorithm)
+        self.position = 0
+        self._checkpoints: list[tuple[int, _Hash]] = [(0, self.hasher.copy())]
 
-    def add(self, host: str, digest: str, repository: str) -> None:
-        self._where[(host, digest)].add(repository)
+    def rewind(self, offset: int) -> int:
+        """Return to the last checkpoint at or before ``offset``; the caller re-reads from there."""
+        position, state = max((c for c in self._checkpoints if c[0] <= offset), key=lambda c: c[0])
+        self.hasher, self.position = state.copy(), position
+        return position
 
-    def repositories(self, host: str, digest: str) -> list[str]:
-        return sorted(self._where.get((host, digest), ()))
+    def update(self, chunk: bytes) -> None:
+        self.hasher.update(chunk)
+        before, self.position = self.position, self.position + len(chunk)
+        if before // _CHECKPOINT_EVERY != self.position // _CHECKPOINT_EVERY:
+            self._checkpoints.append((self.position, self.hasher.copy()))
 
 
-async def verified(chunks: AsyncIterator[bytes], digest: str, size: int, what: str) -> AsyncIterator[bytes]:
-    """Pass ``chunks`` through, failing at the end unless they hash to ``digest`` with ``size`` bytes."""
-    algorithm, _, expected = digest.partition(":")
-    hasher = hashlib.new(algorithm)
-    seen = 0
+async def verified_from(
+    chunks: AsyncIterator[bytes],
+    state: _HashState,
+    send_from: int,
+    what: str,
+    on_bytes: Callable[[int], None] | None = None,
+) -> AsyncIterator[bytes]:
+    """Hash everything read, yield only what lies at or after ``send_from``, and fail at the end on a mismatch.
+
+    Raising at the end aborts the upload before its final PUT, so a corrupt blob is never committed.
+    """
     async for chunk in chunks:
-        hasher.update(chunk)
-        seen += len(chunk)
-        if seen > size:
-            raise DigestMismatch(f"{what}: more bytes than the {size} the manifest declares")
+        start = state.position
+        state.update(chunk)
+        if state.position > state.size:
+            raise DigestMismatch(f"{what}: more bytes than the {state.size} the manifest declares")
+        if state.position <= send_from:
+            continue
+        if start < send_from:
+            chunk = chunk[send_from - start :]
+        if on_bytes is not None:
+            on_bytes(len(chunk))
         yield chunk
-    if seen != size:
-        raise DigestMismatch(f"{what}: got {seen} bytes, the manifest declares {size}")
-    if hasher.hexdigest() != expected:
-        raise DigestMismatch(f"{what}: content hashes to {algorithm}:{hasher.hexdigest()}")
+    if state.position != state.size:
+        raise DigestMismatch(f"{what}: got {state.position} bytes, the manifest declares {state.size}")
+    if state.hasher.hexdigest() != state.expected:
+        raise DigestMismatch(f"{what}: content hashes to {state.algorithm}:{state.hasher.hexdigest()}")
 
 
 class BlobCopier:
-    """Copies blobs between two repositories, each blob at most once per copier."""
+    """Copies the blobs of one source repository into one destination repository."""
 
     def __init__(
         self,
@@ -62,28 +100,51 @@ class BlobCopier:
         *,
         limiter: anyio.CapacityLimiter,
         locations: BlobLocations,
+        inflight: dict[tuple[str, str, str], anyio.Event],
         stats: CopyStats,
         chunk_size: int | None = None,
         mount: bool = True,
+        retry: RetryPolicy | None = None,
+        on_bytes: Callable[[int], None] | None = None,
     ) -> None:
         self.source, self.source_repo = source, source_repo
         self.destination, self.destination_repo = destination, destination_repo
-        self.limiter, self.locations, self.stats = limiter, locations, stats
+        self.limiter, self.locations, self.inflight, self.stats = limiter, locations, inflight, stats
         self.chunk_size, self.mount = chunk_size, mount
-        self._done: dict[str, anyio.Event] = {}
+        self.retry = retry or RetryPolicy()
+        self.on_bytes = on_bytes
         # On a same-registry copy the source repository is itself a mount candidate.
         self._mount_from_source = mount and source.host == destination.host and source_repo != destination_repo
 
     async def copy(self, blob: Descriptor) -> None:
-        event = self._done.get(blob.digest)
-        if event is not None:
-            await event.wait()
-            return
-        event = self._done[blob.digest] = anyio.Event()
-        try:
-            async with self.limiter:
+        """Copy ``blob`` unless it is there, doing each piece of work once per run.
+
+        Two levels of single flight: per destination repository (other tags of the
+        same repository wait, then find the blob with a HEAD) and per destination
+        registry (other repositories wait for the one upload, then mount it).
+        """
+        host = self.destination.host
+        async with self._single_flight((host, blob.digest, self.destination_repo)):
+            await self._wait((host, blob.digest, ""))
+            if self.locations.known(host, blob.digest):
+                async with self.limiter:
+                    await self._copy(blob)
+                return
+            async with self._single_flight((host, blob.digest, "")), self.limiter:
                 await self._copy(blob)
+
+    async def _wait(self, key: tuple[str, str, str]) -> None:
+        while (running := self.inflight.get(key)) is not None:
+            await running.wait()
+
+    @asynccontextmanager
+    async def _single_flight(self, key: tuple[str, str, str]) -> AsyncIterator[None]:
+        await self._wait(key)
+        event = self.inflight[key] = anyio.Event()
+        try:
+            yield
         finally:
+            del self.inflight[key]
             event.set()
 
     async def _copy(self, blob: Descriptor) -> None:
@@ -99,7 +160,7 @@ class BlobCopier:
             session = await dst.start_upload(repo)
             assert session is not None
         try:
-            await self._upload(blob, session)
+            session = await self._upload(blob, session)
             await dst.finish_upload(session, blob.digest)
         except BaseException:
             with anyio.CancelScope(shield=True):
@@ -110,14 +171,14 @@ class BlobCopier:
         self.locations.add(host, blob.digest, repo)
 
     async def _try_mounts(self, blob: Descriptor) -> tuple[bool, UploadSession | None]:
-        """Mount from a known repository: (True, None) when mounted, else the session a refused mount opened."""
+        """(True, None) when mounted; else the session a refused mount opened (202), if any."""
         if not self.mount:
             return False, None
         dst, repo, host = self.destination, self.destination_repo, self.destination.host
         candidates = [r for r in self.locations.repositories(host, blob.digest) if r != repo]
         if self._mount_from_source and self.source_repo not in candidates:
             candidates.insert(0, self.source_repo)
-        for candidate in candidates[:3]:
+        for candidate in candidates[:_MAX_MOUNT_CANDIDATES]:
             try:
                 session = await dst.start_upload(repo, mount=blob.digest, mount_from=candidate)
             except AuthError:
@@ -126,15 +187,57 @@ class BlobCopier:
                 self.stats.blobs_mounted += 1
                 self.locations.add(host, blob.digest, repo)
                 return True, None
-            return False, session  # 202: the registry opened a plain upload instead
+            return False, session
         return False, None
 
-    async def _upload(self, blob: Descriptor, session: UploadSession) -> None:
+    async def _upload(self, blob: Descriptor, session: UploadSession) -> UploadSession:
+        """Stream the blob into ``session``, resuming after retryable failures; returns the final session.
+
+        A digest mismatch restarts from zero with a new session: bytes already hashed
+        cannot be trusted, so there is nothing to resume from.
+        """
+        state = _HashState(blob.digest, blob.size)
+        for attempt in range(self.retry.attempts):
+            try:
+                await self._send(blob, session, state)
+                return session
+            except RegistryError as exc:
+                corrupt = isinstance(exc, DigestMismatch)
+                if not (corrupt or is_retryable(exc)) or attempt + 1 == self.retry.attempts:
+                    raise
+                log.info("blob %s: %s; retrying (attempt %d)", blob.digest, exc, attempt + 2)
+            await anyio.sleep(self.retry.delay(attempt))
+            if corrupt:
+                state = _HashState(blob.digest, blob.size)
+                session = await self._fresh_session(session)
+            else:
+                session = await self._resume_point(session)
+        raise AssertionError("unreachable")
+
+    async def _resume_point(self, session: UploadSession) -> UploadSession:
+        """Ask the destination how much it kept; a session it no longer knows is replaced by a new one."""
+        try:
+            await self.destination.upload_status(session)
+            return session
+        except RegistryError:
+            return await self._fresh_session(session)
+
+    async def _fresh_session(self, session: UploadSession) -> UploadSession:
+        await self.destination.cancel_upload(session)
+        fresh = await self.destination.start_upload(self.destination_repo)
+        assert fresh is not None
+        return fresh
+
+    async def _send(self, blob: Descriptor, session: UploadSession, state: _HashState) -> None:
         what = f"blob {self.source.host}/{self.source_repo}@{blob.digest}"
-        async with self.source.blob_stream(self.source_repo, blob.digest) as chunks:
-            body = verified(chunks, blob.digest, blob.size, what)
+        send_from = session.offset
+        read_from = state.rewind(send_from)
+        async with self.source.blob_stream(self.source_repo, blob.digest, offset=read_from) as chunks:
+            body = verified_from(chunks, state, send_from, what, self.on_bytes)
             if self.chunk_size is None:
-                await self.destination.upload_patch(session, body, length=blob.size)
+                await self.destination.upload_patch(
+                    session, body, length=blob.size - send_from, content_range=send_from > 0
+                )
                 return
             buffer = bytearray()
             async for chunk in body:
@@ -143,5 +246,5 @@ class BlobCopier:
                     piece = bytes(buffer[: self.chunk_size])
                     del buffer[: self.chunk_size]
                     await self.destination.upload_patch(session, piece, length=len(piece), content_range=True)
-            if buffer:
+            if buffer or blob.size == 0:
                 await self.destination.upload_patch(session, bytes(buffer), length=len(buffer), content_range=True)

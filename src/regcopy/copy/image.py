@@ -8,28 +8,16 @@ half-copied, and an interrupted copy is finished by running it again.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 
 import anyio
 
-from regcopy.copy.blobs import BlobCopier, BlobLocations
+from regcopy.copy.blobs import BlobCopier
+from regcopy.copy.context import CopyContext
 from regcopy.copy.models import CopyOptions, CopyResult, CopyStats
-from regcopy.errors import NotFound, RegcopyError
+from regcopy.errors import ExceptionGroups, NotFound, RegcopyError, first_error
 from regcopy.reference import Reference, parse_reference
 from regcopy.registry_v2.client import RegistryClient
 from regcopy.registry_v2.manifest import Descriptor, Manifest, filter_index
-from regcopy.registry_v2.pool import RegistryPool
-
-
-@dataclass
-class CopyContext:
-    """What copies in one run share: clients (connections, tokens) and known blob locations."""
-
-    pool: RegistryPool = field(default_factory=RegistryPool)
-    locations: BlobLocations = field(default_factory=BlobLocations)
-
-    async def aclose(self) -> None:
-        await self.pool.aclose()
 
 
 class _TreeCopier:
@@ -50,16 +38,19 @@ class _TreeCopier:
         self.mount_from = [src_repo] if source.host == destination.host else []
 
     async def contents(self, manifest: Manifest) -> None:
-        async with anyio.create_task_group() as group:
-            if manifest.is_index:
-                for child in manifest.children:
-                    group.start_soon(self.child, child)
-            else:
-                for blob in manifest.blobs:
-                    if blob.is_foreign:
-                        self.stats.blobs_foreign += 1
-                    else:
-                        group.start_soon(self.blobs.copy, blob)
+        try:
+            async with anyio.create_task_group() as group:
+                if manifest.is_index:
+                    for child in manifest.children:
+                        group.start_soon(self.child, child)
+                else:
+                    for blob in manifest.blobs:
+                        if blob.is_foreign:
+                            self.stats.blobs_foreign += 1
+                        else:
+                            group.start_soon(self.blobs.copy, blob)
+        except ExceptionGroups as group_error:
+            raise first_error(group_error) from None
 
     async def child(self, descriptor: Descriptor) -> None:
         # A manifest the registry accepted has all its blobs: nothing below it needs copying.
@@ -75,7 +66,7 @@ class _TreeCopier:
         self.stats.manifests_pushed += 1
 
 
-def _destination_reference(source: Reference, destination: Reference) -> Reference:
+def resolve_destination(source: Reference, destination: Reference) -> Reference:
     """A destination without tag or digest takes the source's tag (or is pushed by digest only)."""
     if destination.tag or destination.digest:
         return destination
@@ -96,9 +87,7 @@ async def copy_image(
     """
     options = options or CopyOptions()
     src = source if isinstance(source, Reference) else parse_reference(source)
-    dst = _destination_reference(
-        src, destination if isinstance(destination, Reference) else parse_reference(destination)
-    )
+    dst = resolve_destination(src, destination if isinstance(destination, Reference) else parse_reference(destination))
     own_context = context is None
     ctx = context or CopyContext()
     started = time.monotonic()
@@ -112,8 +101,8 @@ async def copy_image(
 
 
 async def _copy(src: Reference, dst: Reference, options: CopyOptions, ctx: CopyContext) -> CopyResult:
-    source = ctx.pool.client(src.api_host)
-    destination = ctx.pool.client(dst.api_host)
+    source = ctx.pool.client(src.api_host, src.repository)
+    destination = ctx.pool.client(dst.api_host, dst.repository)
     platforms = options.parsed_platforms()
     dst_tag = dst.tag if not dst.digest else None
 
@@ -167,11 +156,14 @@ async def _copy(src: Reference, dst: Reference, options: CopyOptions, ctx: CopyC
         src.repository,
         destination,
         dst.repository,
-        limiter=anyio.CapacityLimiter(options.concurrency),
+        limiter=ctx.blob_limit(options.concurrency),
         locations=ctx.locations,
+        inflight=ctx.inflight,
         stats=stats,
         chunk_size=options.chunk_size,
         mount=options.mount,
+        retry=destination.retry,
+        on_bytes=ctx.on_bytes,
     )
     tree = _TreeCopier(source, src.repository, destination, dst.repository, blobs, stats)
     await tree.contents(manifest)

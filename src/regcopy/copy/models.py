@@ -57,3 +57,81 @@ class CopyResult(BaseModel):
     )
     stats: CopyStats = Field(default_factory=CopyStats)
     seconds: float = 0.0
+
+
+class SyncOptions(BaseModel):
+    """How a bulk sync runs. Limits are global for the whole run, not per job."""
+
+    model_config = ConfigDict(frozen=True)
+
+    concurrency: int = Field(default=8, ge=1, le=1024, description="blobs in flight across all jobs")
+    manifest_concurrency: int = Field(default=16, ge=1, le=1024, description="manifest/API requests in flight")
+    jobs_in_flight: int = Field(default=64, ge=1, le=100_000, description="images being worked on at once")
+    platforms: tuple[str, ...] = ()
+    chunk_size: int | None = Field(default=None, ge=1024)
+    mount: bool = True
+    assume_immutable_tags: bool = Field(
+        default=False, description="skip destination tags that exist, comparing tag lists only"
+    )
+
+    def copy_options(self) -> CopyOptions:
+        return CopyOptions(
+            platforms=self.platforms, concurrency=self.concurrency, chunk_size=self.chunk_size, mount=self.mount
+        )
+
+
+JobStatus = Literal["copied", "skipped", "failed"]
+
+
+class JobOutcome(BaseModel):
+    source: str
+    destination: str
+    status: JobStatus
+    digest: str | None = None
+    error: str | None = None
+    error_type: str | None = None
+    bytes_uploaded: int = 0
+    blobs_uploaded: int = 0
+    blobs_mounted: int = 0
+    seconds: float = 0.0
+
+
+class PlanFailureRecord(BaseModel):
+    """A configured job that could not be expanded (e.g. its tags could not be listed)."""
+
+    source: str
+    destination: str
+    error: str
+    job: dict[str, object] = Field(default_factory=dict, description="the job configuration, to retry it")
+
+
+class SyncSummary(BaseModel):
+    total: int = 0
+    copied: int = 0
+    skipped: int = 0
+    failed: int = 0
+    plan_failures: int = 0
+    bytes_uploaded: int = 0
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.failed == 0 and self.plan_failures == 0
+
+    def line(self) -> str:
+        return (
+            f"{self.total} jobs: {self.copied} copied, {self.skipped} skipped, {self.failed} failed"
+            + (f", {self.plan_failures} could not be planned" if self.plan_failures else "")
+            + f"; {self.bytes_uploaded / 1e6:.1f} MB uploaded in {self.seconds:.1f}s"
+        )
+
+
+class SyncReport(BaseModel):
+    """What ``--report`` writes and ``--retry-failed`` and ``verify`` read."""
+
+    kind: Literal["regcopy-sync-report"] = "regcopy-sync-report"
+    version: int = 1
+    started_at: str = ""
+    summary: SyncSummary = Field(default_factory=SyncSummary)
+    jobs: list[JobOutcome] = Field(default_factory=list)
+    plan_failures: list[PlanFailureRecord] = Field(default_factory=list)

@@ -9,6 +9,7 @@ object storage are followed without ``Authorization``).
 from __future__ import annotations
 
 import hashlib
+import time
 from collections import Counter
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -21,6 +22,7 @@ import httpx
 from regcopy.errors import (
     DigestMismatch,
     ManifestTooLarge,
+    NotFound,
     RegistryError,
     RegistryUnreachable,
 )
@@ -36,6 +38,7 @@ from regcopy.registry_v2.manifest import (
     parse_manifest,
 )
 from regcopy.registry_v2.mediatypes import MANIFEST_ACCEPT
+from regcopy.registry_v2.retry import RETRYABLE_STATUS, RetryPolicy, is_retryable, retry_after_seconds
 from regcopy.registry_v2.transport import (
     TransportOptions,
     is_loopback,
@@ -91,15 +94,22 @@ class RegistryClient:
         credentials: Credentials | None = None,
         insecure: bool = False,
         options: TransportOptions | None = None,
+        retry: RetryPolicy | None = None,
+        api_limiter: anyio.CapacityLimiter | None = None,
     ) -> None:
         self.host = host
         self.insecure = insecure
         self.options = options or TransportOptions()
+        self.retry = retry or RetryPolicy()
         self.auth = Authenticator(host, credentials)
         self.stats: Counter[str] = Counter()
         self._http: httpx.AsyncClient | None = None
         self._base = ""
         self._ready_lock = anyio.Lock()
+        # Bounds short requests (manifests, HEADs, upload bookkeeping) so that they are
+        # never starved behind long blob transfers, which have their own limit.
+        self._api_limiter = api_limiter
+        self._paused_until = 0.0
 
     def __repr__(self) -> str:
         return f"RegistryClient(host={self.host!r}, insecure={self.insecure!r}, auth={self.auth!r})"
@@ -122,8 +132,15 @@ class RegistryClient:
         if self._http is not None:
             return
         async with self._ready_lock:
-            if self._http is None:
-                await self._connect()
+            for attempt in range(self.retry.attempts):
+                if self._http is not None:
+                    return
+                try:
+                    await self._connect()
+                except RegistryError as exc:
+                    if not is_retryable(exc) or "TLS certificate" in str(exc) or attempt + 1 == self.retry.attempts:
+                        raise
+                    await anyio.sleep(self.retry.delay(attempt))
 
     async def _connect(self) -> None:
         loopback = is_loopback(self.host)
@@ -147,6 +164,12 @@ class RegistryClient:
                 continue
             if response.status_code == 401:
                 self.auth.learn(response)
+            elif response.status_code in RETRYABLE_STATUS:
+                await http.aclose()
+                raise RegistryError(
+                    f"registry {self.host}: GET /v2/ answered HTTP {response.status_code}",
+                    status=response.status_code,
+                )
             elif response.status_code >= 400:
                 await http.aclose()
                 raise RegistryError(
@@ -177,31 +200,79 @@ class RegistryClient:
         params: Any = None,
         content: bytes | AsyncIterable[bytes] | None = None,
         stream: bool = False,
+        limited: bool = True,
     ) -> httpx.Response:
-        """Send one request with auth; on a 401 refresh the token and retry once if the body allows."""
+        """Send one request with auth and retries.
+
+        A 401 refreshes the token once. Connection errors, 5xx and 429 are retried
+        with backoff when the body can be sent again; a streamed body cannot, and its
+        caller (the blob copier) resumes instead.
+        """
         await self.ping()
-        assert self._http is not None
         replayable = content is None or isinstance(content, bytes)
-        for attempt in range(2):
-            request_headers = dict(headers or {})
-            authorization = await self.auth.header(self._http, scopes)
-            if authorization:
-                request_headers["Authorization"] = authorization
-            request = self._http.build_request(
-                method, self._url(path), headers=request_headers, params=params, content=content
-            )
-            self.stats[method] += 1
+        attempts = self.retry.attempts if replayable else 1
+        refreshed = False
+        attempt = 0
+        while True:
+            await self._wait_for_host()
             try:
-                response = await self._http.send(request, stream=stream)
+                if limited and self._api_limiter is not None:
+                    async with self._api_limiter:
+                        response = await self._send_once(method, path, scopes, headers, params, content, stream)
+                else:
+                    response = await self._send_once(method, path, scopes, headers, params, content, stream)
             except httpx.TransportError as exc:
-                raise RegistryUnreachable(f"{what}: registry {self.host} {_describe_transport_error(exc)}") from None
-            if response.status_code == 401 and attempt == 0 and replayable:
+                if attempt + 1 >= attempts:
+                    raise RegistryUnreachable(
+                        f"{what}: registry {self.host} {_describe_transport_error(exc)}"
+                    ) from None
+                await anyio.sleep(self.retry.delay(attempt))
+                attempt += 1
+                continue
+            status = response.status_code
+            if status == 401 and replayable and not refreshed:
                 await response.aclose()
                 self.auth.learn(response)
                 self.auth.invalidate(scopes)
+                refreshed = True
+                continue
+            if status in RETRYABLE_STATUS and attempt + 1 < attempts:
+                wait = retry_after_seconds(response.headers.get("Retry-After"))
+                await response.aclose()
+                delay = wait if wait is not None else self.retry.delay(attempt)
+                if status == 429:
+                    self._paused_until = max(self._paused_until, time.monotonic() + delay)
+                else:
+                    await anyio.sleep(delay)
+                attempt += 1
                 continue
             return response
-        raise AssertionError("unreachable")
+
+    async def _send_once(
+        self,
+        method: str,
+        path: str,
+        scopes: Scopes,
+        headers: dict[str, str] | None,
+        params: Any,
+        content: bytes | AsyncIterable[bytes] | None,
+        stream: bool,
+    ) -> httpx.Response:
+        assert self._http is not None
+        request_headers = dict(headers or {})
+        authorization = await self.auth.header(self._http, scopes)
+        if authorization:
+            request_headers["Authorization"] = authorization
+        request = self._http.build_request(
+            method, self._url(path), headers=request_headers, params=params, content=content
+        )
+        self.stats[method] += 1
+        return await self._http.send(request, stream=stream)
+
+    async def _wait_for_host(self) -> None:
+        """After a 429 every request to this host waits, not only the throttled one."""
+        while (remaining := self._paused_until - time.monotonic()) > 0:
+            await anyio.sleep(remaining)
 
     async def _fail(self, response: httpx.Response, what: str) -> RegistryError:
         try:
@@ -332,6 +403,7 @@ class RegistryClient:
             what=what,
             headers=headers,
             stream=True,
+            limited=False,
         )
         try:
             response = await self._follow_redirects(response, headers, what)
@@ -420,6 +492,7 @@ class RegistryClient:
             what=what,
             headers=headers,
             content=body,
+            limited=isinstance(body, bytes) and len(body) < 65536,
         )
         if response.status_code not in (202, 204):
             raise await self._fail(response, what)
@@ -452,7 +525,11 @@ class RegistryClient:
             headers={"Content-Type": "application/octet-stream"},
         )
         if response.status_code not in (201, 204):
-            raise await self._fail(response, what)
+            error = await self._fail(response, what)
+            # A retried PUT whose first attempt landed finds its session gone: the blob is there.
+            if isinstance(error, NotFound) and await self.blob_exists(session.repository, digest):
+                return
+            raise error
 
     async def cancel_upload(self, session: UploadSession) -> None:
         """Best effort: abandoned sessions otherwise linger until the registry's purge."""

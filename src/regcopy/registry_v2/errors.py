@@ -6,7 +6,7 @@ import json
 
 import httpx
 
-from regcopy.errors import AuthError, NotFound, RegistryError
+from regcopy.errors import AuthError, DigestMismatch, NotFound, RegistryError
 
 _NOT_FOUND_CODES = frozenset({"BLOB_UNKNOWN", "MANIFEST_UNKNOWN", "NAME_UNKNOWN", "BLOB_UPLOAD_UNKNOWN", "NOT_FOUND"})
 
@@ -36,6 +36,8 @@ def error_for_response(response: httpx.Response, body: bytes, what: str) -> Regi
     text = f"{what}: HTTP {status}" + (f" ({detail})" if detail else "")
     if status in (401, 403) or code in ("UNAUTHORIZED", "DENIED"):
         return AuthError(text, status=status, code=code)
+    if code == "DIGEST_INVALID":
+        return DigestMismatch(text, status=status, code=code)
     if status == 404 or code in _NOT_FOUND_CODES:
         return NotFound(text, status=status, code=code)
     return RegistryError(text, status=status, code=code)

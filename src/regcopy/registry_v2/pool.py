@@ -9,13 +9,28 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+import anyio
+
 from regcopy.reference import normalise_registry
 from regcopy.registry_v2.client import RegistryClient
 from regcopy.registry_v2.credentials import Credentials, credentials_from_docker_config
+from regcopy.registry_v2.retry import RetryPolicy
 from regcopy.registry_v2.transport import TransportOptions, host_matches, insecure_from_env
 
 
+def _normalise_key(key: str) -> str:
+    host, sep, path = key.strip().strip("/").partition("/")
+    return normalise_registry(host) + (sep + path if path else "")
+
+
 class RegistryPool:
+    """Clients by registry host, sharing one API request budget and one retry policy.
+
+    Credentials may be keyed by ``host`` or by ``host/namespace`` (the longest
+    matching key wins, as image-syncer's auth file does); repositories that
+    resolve to different credentials on one host get separate clients.
+    """
+
     def __init__(
         self,
         *,
@@ -23,33 +38,46 @@ class RegistryPool:
         insecure: Iterable[str] = (),
         options: TransportOptions | None = None,
         docker_config: bool = True,
+        retry: RetryPolicy | None = None,
+        api_concurrency: int | None = None,
     ) -> None:
-        self._credentials = {normalise_registry(k): v for k, v in (credentials or {}).items()}
+        self._credentials = {_normalise_key(k): v for k, v in (credentials or {}).items()}
         self._insecure = {h.lower() for h in insecure} | insecure_from_env()
         self._options = options or TransportOptions()
         self._docker_config = docker_config
+        self._retry = retry
+        self._api_limiter = anyio.CapacityLimiter(api_concurrency) if api_concurrency else None
         self._clients: dict[str, RegistryClient] = {}
 
     def __repr__(self) -> str:
         return f"RegistryPool(hosts={sorted(self._clients)!r})"
 
-    def credentials_for(self, host: str) -> Credentials | None:
-        host = normalise_registry(host)
-        if host in self._credentials:
-            return self._credentials[host]
+    def _credential_key(self, host: str, repository: str | None) -> str | None:
+        """The longest configured key (``host`` or ``host/namespace``) that covers ``host/repository``."""
+        target = f"{host}/{repository}" if repository else host
+        matches = [k for k in self._credentials if target == k or target.startswith(k + "/")]
+        return max(matches, key=len) if matches else None
+
+    def credentials_for(self, host: str, repository: str | None = None) -> Credentials | None:
+        key = self._credential_key(normalise_registry(host), repository)
+        if key is not None:
+            return self._credentials[key]
         return credentials_from_docker_config(host) if self._docker_config else None
 
-    def client(self, host: str) -> RegistryClient:
+    def client(self, host: str, repository: str | None = None) -> RegistryClient:
         host = normalise_registry(host)
-        client = self._clients.get(host)
+        key = self._credential_key(host, repository) or host
+        client = self._clients.get(key)
         if client is None:
             client = RegistryClient(
                 host,
-                credentials=self.credentials_for(host),
+                credentials=self.credentials_for(host, repository),
                 insecure=host_matches(host, self._insecure),
                 options=self._options,
+                retry=self._retry,
+                api_limiter=self._api_limiter,
             )
-            self._clients[host] = client
+            self._clients[key] = client
         return client
 
     @property
