@@ -144,9 +144,14 @@ class RegistryClient:
 
     async def _connect(self) -> None:
         loopback = is_loopback(self.host)
-        attempts: list[tuple[str, bool]] = [("https", not self.insecure)]
-        if self.insecure or loopback:
-            attempts.append(("http", False))
+        if self.insecure:
+            attempts: list[tuple[str, bool]] = [("https", False), ("http", False)]
+        elif loopback:
+            # Loopback registries are nearly always plain HTTP; asking HTTP first avoids a TLS
+            # handshake that a silent HTTP server would leave hanging until the connect timeout.
+            attempts = [("http", False), ("https", True)]
+        else:
+            attempts = [("https", True)]
         failure: httpx.TransportError | None = None
         for scheme, verify in attempts:
             http = make_http_client(self.options, verify=verify, trust_env=not loopback)
@@ -161,6 +166,9 @@ class RegistryClient:
                         hint=f"install its CA, or pass --insecure-registry {self.host} to skip verification",
                     ) from None
                 failure = exc
+                continue
+            if scheme == "http" and response.status_code == 400 and b"HTTPS" in response.content:
+                await http.aclose()  # "Client sent an HTTP request to an HTTPS server"
                 continue
             if response.status_code == 401:
                 self.auth.learn(response)
@@ -201,16 +209,18 @@ class RegistryClient:
         content: bytes | AsyncIterable[bytes] | None = None,
         stream: bool = False,
         limited: bool = True,
+        retryable: bool = True,
     ) -> httpx.Response:
         """Send one request with auth and retries.
 
         A 401 refreshes the token once. Connection errors, 5xx and 429 are retried
-        with backoff when the body can be sent again; a streamed body cannot, and its
-        caller (the blob copier) resumes instead.
+        with backoff when the body can be sent again and repeating the request is
+        safe; upload PATCHes are not (the registry may have kept part of the body),
+        so their caller, the blob copier, asks for the upload offset and resumes.
         """
         await self.ping()
         replayable = content is None or isinstance(content, bytes)
-        attempts = self.retry.attempts if replayable else 1
+        attempts = self.retry.attempts if replayable and retryable else 1
         refreshed = False
         attempt = 0
         while True:
@@ -493,6 +503,7 @@ class RegistryClient:
             headers=headers,
             content=body,
             limited=isinstance(body, bytes) and len(body) < 65536,
+            retryable=False,
         )
         if response.status_code not in (202, 204):
             raise await self._fail(response, what)

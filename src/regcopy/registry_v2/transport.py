@@ -3,9 +3,9 @@
 TLS is verified by default. Two kinds of host may speak plain HTTP:
 - hosts the user marks insecure (``--insecure-registry``, ``REGCOPY_INSECURE_REGISTRIES``):
   HTTPS without certificate checks is tried first, then plain HTTP, as docker does;
-- loopback hosts (``localhost``, 127.0.0.0/8, ``::1``): HTTPS with full verification
-  first, plain HTTP if the port does not speak TLS at all. Unlike docker, a loopback
-  port that does speak TLS with a bad certificate is an error, not silently trusted.
+- loopback hosts (``localhost``, 127.0.0.0/8, ``::1``): plain HTTP, or HTTPS with full
+  verification when the port turns out to speak TLS. Unlike docker, a loopback port
+  that speaks TLS with an untrusted certificate is an error, not silently trusted.
 """
 
 from __future__ import annotations
