@@ -68,16 +68,16 @@ class LineProgress:
         self.state = ProgressState()
         self.stream = stream or sys.stderr
         self.interval = interval
-        self._last = ""
+        self._last: tuple[int, int] | None = None
 
     def handle(self, event: Event) -> None:
         self.state.handle(event)
 
     def tick(self) -> None:
-        line = self.state.line()
-        if line != self._last:
-            print(line, file=self.stream, flush=True)
-            self._last = line
+        snapshot = (self.state.done, self.state.bytes)
+        if snapshot != self._last:
+            print(self.state.line(), file=self.stream, flush=True)
+            self._last = snapshot
 
     def close(self) -> None:
         pass
