@@ -1,24 +1,37 @@
 """regcopy: copy container images between registries, byte for byte, without a Docker daemon.
 
-The library is async-first (anyio); :func:`copy_image_sync` is the small
-synchronous facade for scripts.
+The library is async-first (anyio); :func:`copy_image_sync` and :func:`sync_sync`
+are the small synchronous facade for scripts. Names are imported lazily so that
+``regcopy --help`` and other light commands start fast.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from regcopy.copy import CopyContext, CopyOptions, CopyResult, copy_image
-from regcopy.copy.config import SyncConfig
-from regcopy.copy.engine import Event
-from regcopy.copy.models import JobOutcome, SyncOptions, SyncReport
-from regcopy.copy.sync import sync, verify
-from regcopy.copy.verify import VerifyReport
-from regcopy.errors import RegcopyError
-from regcopy.reference import Reference, parse_reference
-from regcopy.registry_v2 import Credentials, RegistryClient, RegistryPool
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+_EXPORTS = {
+    "CopyContext": "regcopy.copy.context",
+    "CopyOptions": "regcopy.copy.models",
+    "CopyResult": "regcopy.copy.models",
+    "Credentials": "regcopy.registry_v2.credentials",
+    "Event": "regcopy.copy.engine",
+    "JobOutcome": "regcopy.copy.models",
+    "Reference": "regcopy.reference",
+    "RegcopyError": "regcopy.errors",
+    "RegistryClient": "regcopy.registry_v2.client",
+    "RegistryPool": "regcopy.registry_v2.pool",
+    "SyncConfig": "regcopy.copy.config",
+    "SyncOptions": "regcopy.copy.models",
+    "SyncReport": "regcopy.copy.models",
+    "VerifyReport": "regcopy.copy.verify",
+    "copy_image": "regcopy.copy.image",
+    "parse_reference": "regcopy.reference",
+    "sync": "regcopy.copy.sync",
+    "verify": "regcopy.copy.sync",
+}
 
 __all__ = [
     "CopyContext",
@@ -43,12 +56,37 @@ __all__ = [
     "verify",
 ]
 
+if TYPE_CHECKING:
+    from regcopy.copy.config import SyncConfig
+    from regcopy.copy.context import CopyContext
+    from regcopy.copy.engine import Event
+    from regcopy.copy.image import copy_image
+    from regcopy.copy.models import CopyOptions, CopyResult, JobOutcome, SyncOptions, SyncReport
+    from regcopy.copy.sync import sync, verify
+    from regcopy.copy.verify import VerifyReport
+    from regcopy.errors import RegcopyError
+    from regcopy.reference import Reference, parse_reference
+    from regcopy.registry_v2.client import RegistryClient
+    from regcopy.registry_v2.credentials import Credentials
+    from regcopy.registry_v2.pool import RegistryPool
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'regcopy' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 def copy_image_sync(
     source: str | Reference, destination: str | Reference, options: CopyOptions | None = None, **kwargs: Any
 ) -> CopyResult:
     """Blocking :func:`copy_image`, for callers without an event loop."""
     import anyio
+
+    from regcopy.copy.image import copy_image
 
     async def run() -> CopyResult:
         return await copy_image(source, destination, options, **kwargs)
@@ -59,6 +97,8 @@ def copy_image_sync(
 def sync_sync(config: SyncConfig | str, options: SyncOptions | None = None, **kwargs: Any) -> SyncReport:
     """Blocking :func:`sync`."""
     import anyio
+
+    from regcopy.copy.sync import sync
 
     async def run() -> SyncReport:
         return await sync(config, options, **kwargs)

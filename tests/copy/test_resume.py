@@ -103,7 +103,7 @@ def test_flipped_byte_is_never_committed(
     src_registry: RegistryServer, proxies: tuple[FaultProxy, FaultProxy], seeder_for
 ) -> None:  # type: ignore[no-untyped-def]
     layer = random_layer(MIB)
-    pushed = seeder_for(src_registry).push_image("ns/app", "v1", layers=[layer])
+    seeder_for(src_registry).push_image("ns/app", "v1", layers=[layer])
     src_proxy, dst_proxy = proxies
     flip = src_proxy.add(
         Fault(lambda r: r.method == "GET" and sha256(layer) in r.path, flip_response_byte=1000, times=None)

@@ -117,6 +117,10 @@ class BlobLocations:
     def known(self, host: str, digest: str) -> bool:
         return bool(self._where.get((host, digest)))
 
+    def seen_in(self, host: str, digest: str, repository: str) -> bool:
+        """Seen in this run in exactly this repository (never answered from the persistent cache)."""
+        return repository in self._where.get((host, digest), ())
+
     def repositories(self, host: str, digest: str) -> list[str]:
         found = sorted(self._where.get((host, digest), ()))
         if self.cache is not None:

@@ -149,6 +149,9 @@ class BlobCopier:
 
     async def _copy(self, blob: Descriptor) -> None:
         dst, repo, host = self.destination, self.destination_repo, self.destination.host
+        if self.locations.seen_in(host, blob.digest, repo):
+            self.stats.blobs_existing += 1  # uploaded, mounted or found here earlier in this run
+            return
         if await dst.blob_exists(repo, blob.digest, scopes=dst.push_scopes(repo)):
             self.stats.blobs_existing += 1
             self.locations.add(host, blob.digest, repo)

@@ -126,13 +126,14 @@ async def _copy(src: Reference, dst: Reference, options: CopyOptions, ctx: CopyC
         )
 
     if not platforms and dst_tag:
-        # Fast no-op: one HEAD per side, no manifest GET, no blob traffic.
-        head = await source.head_manifest(src.repository, src.api_reference)
-        if head is None:
-            raise NotFound(f"source image {src} not found", hint="check the repository and tag")
-        if head.digest:
-            current = await destination.head_manifest(dst.repository, dst_tag)
-            if current is not None and current.digest == head.digest:
+        # Fast no-op: one HEAD per side, no manifest GET, no blob traffic. The destination
+        # is asked first: when the tag is missing there, the source HEAD is not needed at all.
+        current = await destination.head_manifest(dst.repository, dst_tag)
+        if current is not None and current.digest:
+            head = await source.head_manifest(src.repository, src.api_reference)
+            if head is None:
+                raise NotFound(f"source image {src} not found", hint="check the repository and tag")
+            if head.digest == current.digest:
                 return result("skipped", head.digest, head.digest, head.media_type)
 
     try:
