@@ -40,6 +40,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repos", type=int, default=20)
     parser.add_argument("--tags", type=int, default=10)
+    parser.add_argument("--top-kb", type=int, default=20, help="size of each image's own top layer")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="regcopy-bench-") as tmp:
         root = Path(tmp)
@@ -50,7 +51,7 @@ def main() -> int:
             base = [random_layer(2_000_000), random_layer(1_000_000)]
             for r in range(args.repos):
                 for t in range(args.tags):
-                    seeder.push_image(f"bench/app{r}", f"v{t}", layers=[*base, random_layer(20_000)])
+                    seeder.push_image(f"bench/app{r}", f"v{t}", layers=[*base, random_layer(args.top_kb * 1000)])
             seeder.close()
             config = root / "sync.json"
             config.write_text(
@@ -68,6 +69,7 @@ def main() -> int:
     # each requests() call adds one marker request, not counted here
     report = {
         "tags": tags,
+        "top_layer_kb": args.top_kb,
         "first_run_seconds": round(first, 2),
         "rerun_seconds": round(second, 2),
         "rerun_vs_first": round(second / first, 3),
