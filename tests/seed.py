@@ -181,3 +181,41 @@ def fetch_manifest(
         return response.content, response.headers["Content-Type"]
     finally:
         seeder.close()
+
+
+def push_referrer(seeder: Seeder, repository: str, subject: Pushed, artifact_type: str) -> Pushed:
+    """An OCI 1.1 artifact whose ``subject`` is ``subject``, pushed by digest (as ORAS and notation do)."""
+    empty = seeder.push_blob(repository, b"{}")
+    payload = seeder.push_blob(repository, os.urandom(300))
+    data = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "artifactType": artifact_type,
+            "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": empty, "size": 2},
+            "layers": [{"mediaType": "application/octet-stream", "digest": payload, "size": 300}],
+            "subject": {"mediaType": subject.media_type, "digest": subject.digest, "size": len(subject.data)},
+        }
+    ).encode()
+    return seeder.push_manifest(repository, sha256(data), data, OCI_MANIFEST)
+
+
+def push_fallback_index(seeder: Seeder, repository: str, subject: Pushed, referrers: list[Pushed]) -> Pushed:
+    """The referrers tag schema: an index tagged ``sha256-<hex>`` listing the referrers of ``subject``."""
+    data = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_INDEX,
+            "manifests": [
+                {
+                    "mediaType": r.media_type,
+                    "digest": r.digest,
+                    "size": len(r.data),
+                    "artifactType": json.loads(r.data)["artifactType"],
+                }
+                for r in referrers
+            ],
+        },
+        indent=1,
+    ).encode()
+    return seeder.push_manifest(repository, subject.digest.replace(":", "-"), data, OCI_INDEX)

@@ -117,6 +117,9 @@ def copy_command(
             "--chunk-size", metavar="BYTES", help="Upload in chunks of this size (for proxies that cap bodies)."
         ),
     ] = None,
+    referrers: Annotated[
+        bool, typer.Option("--referrers", help="Also copy OCI referrers and cosign .sig/.att/.sbom tags.")
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on success.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     verbose: VerboseOpt = 0,
@@ -139,7 +142,9 @@ def copy_command(
     try:
         for item in platform or ():
             Platform.parse(item)
-        options = CopyOptions(platforms=tuple(platform or ()), concurrency=concurrency, chunk_size=chunk_size)
+        options = CopyOptions(
+            platforms=tuple(platform or ()), concurrency=concurrency, chunk_size=chunk_size, referrers=referrers
+        )
     except ValidationError as exc:
         first = exc.errors()[0]
         _fail(f"invalid --{str(first['loc'][0]).replace('_', '-')}: {first['msg']}", EXIT_USAGE)
@@ -182,7 +187,9 @@ def copy_command(
     typer.echo(
         f"copied {result.source} -> {result.destination} {result.digest}"
         f" ({s.blobs_uploaded} blobs uploaded, {s.blobs_mounted} mounted, {s.blobs_existing} already present,"
-        f" {human_bytes(s.bytes_uploaded)} in {result.seconds:.1f}s)"
+        f" {human_bytes(s.bytes_uploaded)} in {result.seconds:.1f}s"
+        + (f", {s.referrers_copied} referrers" if s.referrers_copied else "")
+        + ")"
     )
 
 
@@ -242,6 +249,9 @@ def sync_command(
     ] = None,
     insecure_registry: InsecureOpt = None,
     chunk_size: Annotated[int | None, typer.Option("--chunk-size", metavar="BYTES", help="Upload in chunks.")] = None,
+    referrers: Annotated[
+        bool, typer.Option("--referrers", help="Also copy OCI referrers and cosign .sig/.att/.sbom tags.")
+    ] = False,
     assume_immutable_tags: Annotated[
         bool,
         typer.Option(
@@ -280,6 +290,7 @@ def sync_command(
             platforms=tuple(platform or ()),
             chunk_size=chunk_size,
             assume_immutable_tags=assume_immutable_tags,
+            referrers=referrers,
         )
         if retries < 1:
             raise ValueError("--retries must be at least 1")

@@ -14,6 +14,7 @@ import anyio
 from regcopy.copy.blobs import BlobCopier
 from regcopy.copy.context import CopyContext
 from regcopy.copy.models import CopyOptions, CopyResult, CopyStats
+from regcopy.copy.referrers import copy_referrers
 from regcopy.errors import ExceptionGroups, NotFound, RegcopyError, first_error
 from regcopy.reference import Reference, parse_reference
 from regcopy.registry_v2.client import RegistryClient
@@ -93,6 +94,8 @@ async def copy_image(
     started = time.monotonic()
     try:
         result = await _copy(src, dst, options, ctx)
+        if options.referrers and not result.platforms_selected:
+            result.stats.referrers_copied = await copy_referrers(src, dst, result.source_digest, options, ctx)
     finally:
         if own_context:
             await ctx.aclose()

@@ -22,6 +22,7 @@ class CopyOptions(BaseModel):
         default=None, ge=1024, description="upload in PATCH chunks of this many bytes instead of one stream"
     )
     mount: bool = Field(default=True, description="try cross-repository mounts before uploading")
+    referrers: bool = Field(default=False, description="also copy OCI referrers and cosign signature tags")
 
     @field_validator("platforms")
     @classmethod
@@ -43,6 +44,7 @@ class CopyStats(BaseModel):
     blobs_foreign: int = 0
     bytes_uploaded: int = 0
     manifests_pushed: int = 0
+    referrers_copied: int = 0
 
 
 class CopyResult(BaseModel):
@@ -70,13 +72,18 @@ class SyncOptions(BaseModel):
     platforms: tuple[str, ...] = ()
     chunk_size: int | None = Field(default=None, ge=1024)
     mount: bool = True
+    referrers: bool = False
     assume_immutable_tags: bool = Field(
         default=False, description="skip destination tags that exist, comparing tag lists only"
     )
 
     def copy_options(self) -> CopyOptions:
         return CopyOptions(
-            platforms=self.platforms, concurrency=self.concurrency, chunk_size=self.chunk_size, mount=self.mount
+            platforms=self.platforms,
+            concurrency=self.concurrency,
+            chunk_size=self.chunk_size,
+            mount=self.mount,
+            referrers=self.referrers,
         )
 
 

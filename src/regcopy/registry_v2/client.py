@@ -25,6 +25,7 @@ from regcopy.errors import (
     NotFound,
     RegistryError,
     RegistryUnreachable,
+    UnsupportedManifest,
 )
 from regcopy.registry_v2.auth import Authenticator, Scopes, normalise_scopes, repository_scope
 from regcopy.registry_v2.credentials import Credentials
@@ -37,7 +38,7 @@ from regcopy.registry_v2.manifest import (
     detect_media_type,
     parse_manifest,
 )
-from regcopy.registry_v2.mediatypes import MANIFEST_ACCEPT
+from regcopy.registry_v2.mediatypes import MANIFEST_ACCEPT, OCI_INDEX
 from regcopy.registry_v2.retry import RETRYABLE_STATUS, RetryPolicy, is_retryable, retry_after_seconds
 from regcopy.registry_v2.transport import (
     TransportOptions,
@@ -573,6 +574,26 @@ class RegistryClient:
             items.extend(str(x) for x in page or [])
             url, params = parse_link_next(response.headers.get("Link")), None
         return items
+
+    async def referrers(self, repository: str, digest: str) -> Manifest | None:
+        """The OCI 1.1 referrers index of ``digest`` (its children refer to it); ``None`` when the API is missing."""
+        what = f"list referrers of {self.host}/{repository}@{digest}"
+        response = await self._send(
+            "GET",
+            f"{repository}/referrers/{digest}",
+            scopes=self.pull_scopes(repository),
+            what=what,
+            headers={"Accept": OCI_INDEX},
+        )
+        if response.status_code in (404, 405, 400):
+            await response.aclose()
+            return None
+        if response.status_code != 200:
+            raise await self._fail(response, what)
+        try:
+            return parse_manifest(response.content, OCI_INDEX)
+        except UnsupportedManifest:
+            return None
 
     async def list_tags(self, repository: str) -> list[str]:
         what = f"list tags of {self.host}/{repository}"
