@@ -445,7 +445,25 @@ def version_command() -> None:
 
 
 def main() -> None:
-    app()
+    """Entry point: usage errors become one line on stderr and exit code 2, like every other error."""
+    try:  # recent typer vendors click; older ones use the click package
+        from typer._click import exceptions as click_exceptions
+    except ImportError:  # pragma: no cover
+        from click import exceptions as click_exceptions  # type: ignore[no-redef,import-not-found,unused-ignore]
+
+    try:
+        code = app(standalone_mode=False)
+    except click_exceptions.NoArgsIsHelpError as exc:
+        typer.echo(exc.ctx.get_help() if exc.ctx else str(exc))
+        code = 0
+    except click_exceptions.UsageError as exc:
+        command = exc.ctx.command_path if exc.ctx else "regcopy"
+        typer.echo(f"regcopy: error: {exc.format_message()} (see {command} --help)", err=True)
+        code = EXIT_USAGE
+    except typer.Abort:
+        typer.echo("regcopy: error: interrupted; run the same command again to finish", err=True)
+        code = 130
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

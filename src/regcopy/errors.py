@@ -90,3 +90,14 @@ def first_error(error: BaseException) -> BaseException:
         leaves = list(error.exceptions)
         error = next((e for e in leaves if isinstance(e, (RegcopyError, ExceptionGroups))), leaves[0])
     return error
+
+
+class TencentAPIError(RegcopyError):
+    """A Tencent Cloud API call failed; carries the action, the error code and the RequestId for support."""
+
+    def __init__(self, action: str, code: str, message: str, request_id: str | None = None, *, hint: str = "") -> None:
+        text = f"Tencent Cloud API {action} failed: {code}: {message}"
+        if request_id:
+            text += f" (RequestId {request_id})"
+        super().__init__(text, hint=hint)
+        self.action, self.code, self.request_id = action, code, request_id

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -142,3 +142,6 @@ class SyncReport(BaseModel):
     summary: SyncSummary = Field(default_factory=SyncSummary)
     jobs: list[JobOutcome] = Field(default_factory=list)
     plan_failures: list[PlanFailureRecord] = Field(default_factory=list)
+    workflow: dict[str, Any] = Field(
+        default_factory=dict, description="what the workflow around the sync (e.g. migrate) adds to the record"
+    )

@@ -91,6 +91,11 @@ class Authenticator:
                 self._tokens[scopes] = token
         return f"Bearer {token.value}"
 
+    def set_credentials(self, credentials: Credentials | None) -> None:
+        """Swap credentials (a renewed temporary token); cached tokens of the old ones are dropped."""
+        self._credentials = credentials
+        self._tokens.clear()
+
     def invalidate(self, scopes: Scopes) -> None:
         self._tokens.pop(scopes, None)
 

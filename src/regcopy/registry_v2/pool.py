@@ -64,6 +64,13 @@ class RegistryPool:
             return self._credentials[key]
         return credentials_from_docker_config(host) if self._docker_config else None
 
+    def set_credentials(self, host: str, credentials: Credentials) -> None:
+        """Use ``credentials`` for ``host`` from now on, also in a client that already exists."""
+        key = _normalise_key(host)
+        self._credentials[key] = credentials
+        if key in self._clients:
+            self._clients[key].auth.set_credentials(credentials)
+
     def client(self, host: str, repository: str | None = None) -> RegistryClient:
         host = normalise_registry(host)
         key = self._credential_key(host, repository) or host

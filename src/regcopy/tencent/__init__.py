@@ -1,0 +1,1 @@
+"""The Tencent Cloud adapter: CCR inventory, TCR provisioning and the migrate workflow."""
