@@ -39,13 +39,16 @@ def _run(factory: Callable[[], Awaitable[T]]) -> T:
     import anyio
     from pydantic import ValidationError
 
-    from regcopy.errors import RegcopyError
+    from regcopy.errors import ExceptionGroups, RegcopyError, first_error
 
     async def main() -> T:
         return await factory()
 
     try:
-        return anyio.run(main)
+        try:
+            return anyio.run(main)
+        except ExceptionGroups as group:
+            raise first_error(group) from None
     except RegcopyError as exc:
         _fail(str(exc))
     except ValidationError as exc:
@@ -434,6 +437,237 @@ def verify_command(
         )
     if not result.ok:
         raise typer.Exit(EXIT_FAILED)
+
+
+def _secret(flags: tuple[str, str], value: str | None, envs: tuple[str, ...]) -> str | None:
+    """A secret from its option (with a warning: argv is visible in ps) or the first set variable."""
+    if value is not None:
+        _warn(
+            f"{flags[0]} on the command line is visible to other users (ps); prefer the {envs[0]} environment variable"
+        )
+        return value
+    return next((os.environ[e] for e in envs if os.environ.get(e)), None)
+
+
+@app.command("migrate")
+def migrate_command(
+    tcr_name: Annotated[str, typer.Option("--tcr-name", "--tcrName", help="Name of the TCR Enterprise instance.")],
+    tcr_region: Annotated[
+        str, typer.Option("--tcr-region", "--tcrRegionName", help="Region of the TCR instance, e.g. ap-shanghai.")
+    ],
+    ccr_region: Annotated[
+        str, typer.Option("--ccr-region", "--ccrRegionName", help="Region of the CCR Personal Edition.")
+    ] = "ap-guangzhou",
+    tag_num: Annotated[
+        int, typer.Option("--tag-num", "--tagNum", help="Copy the N most recently pushed tags per repository; 0 = all.")
+    ] = 0,
+    ccr_auth: Annotated[
+        str | None,
+        typer.Option("--ccr-auth", "--ccrAuth", metavar="USER:PASS", help="CCR registry login (env REGCOPY_CCR_AUTH)."),
+    ] = None,
+    tcr_auth: Annotated[
+        str | None,
+        typer.Option(
+            "--tcr-auth",
+            "--tcrAuth",
+            metavar="USER:PASS",
+            help="TCR registry login (env REGCOPY_TCR_AUTH); default: a temporary instance token.",
+        ),
+    ] = None,
+    ccr_secret_id: Annotated[
+        str | None, typer.Option("--ccr-secret-id", "--ccrSecretId", help="API SecretId for CCR.")
+    ] = None,
+    ccr_secret_key: Annotated[
+        str | None, typer.Option("--ccr-secret-key", "--ccrSecretKey", help="API SecretKey for CCR.")
+    ] = None,
+    tcr_secret_id: Annotated[
+        str | None, typer.Option("--tcr-secret-id", "--tcrSecretId", help="API SecretId for TCR.")
+    ] = None,
+    tcr_secret_key: Annotated[
+        str | None, typer.Option("--tcr-secret-key", "--tcrSecretKey", help="API SecretKey for TCR.")
+    ] = None,
+    namespace: Annotated[
+        list[str] | None, typer.Option("--namespace", help="Only these CCR namespaces (repeatable; shell patterns).")
+    ] = None,
+    repo: Annotated[
+        list[str] | None, typer.Option("--repo", help="Only these repositories, ns/name (repeatable; shell patterns).")
+    ] = None,
+    private: Annotated[bool, typer.Option("--private", help="Create every TCR namespace private.")] = False,
+    no_create_repos: Annotated[
+        bool, typer.Option("--no-create-repos", help="Do not create repositories through the API; push creates them.")
+    ] = False,
+    tcr_endpoint: Annotated[
+        str | None,
+        typer.Option("--tcr-endpoint", metavar="HOST[:PORT]", help="TCR registry address (VPC or custom domain)."),
+    ] = None,
+    ccr_endpoint: Annotated[
+        str | None, typer.Option("--ccr-endpoint", metavar="HOST[:PORT]", help="CCR registry address.")
+    ] = None,
+    api_endpoint: Annotated[
+        str | None,
+        typer.Option(
+            "--api-endpoint", metavar="URL", help="Tencent Cloud API endpoint (env REGCOPY_TENCENT_API_ENDPOINT)."
+        ),
+    ] = None,
+    report: Annotated[
+        Path | None, typer.Option("--report", metavar="FILE.json", help="Write every job's outcome.")
+    ] = None,
+    retry_failed: Annotated[
+        Path | None, typer.Option("--retry-failed", metavar="FILE.json", help="Rerun only the failures of a report.")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would be created and copied; change nothing.")
+    ] = False,
+    concurrency: Annotated[int, typer.Option("--concurrency", "-j", help="Blobs in flight, across all jobs.")] = 8,
+    manifest_concurrency: Annotated[
+        int, typer.Option("--manifest-concurrency", help="Manifest and API requests in flight.")
+    ] = 16,
+    jobs: Annotated[int, typer.Option("--jobs", help="Images worked on at once.")] = 64,
+    insecure_registry: InsecureOpt = None,
+    cache_dir: Annotated[Path | None, typer.Option("--cache-dir", help="Where the blob location cache lives.")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not use the blob location cache.")] = False,
+    retries: Annotated[int, typer.Option("--retries", help="Attempts per request for retryable errors.")] = 5,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress; only failures and the summary.")] = False,
+    verbose: VerboseOpt = 0,
+) -> None:
+    """Migrate CCR (Personal Edition) to a TCR (Enterprise Edition) instance: namespaces, repositories, tags."""
+    _setup_logging(verbose)
+    import anyio
+    from pydantic import ValidationError
+
+    from regcopy.copy.blobcache import BlobCache
+    from regcopy.copy.models import SyncOptions, SyncReport
+    from regcopy.copy.sync import load_report, make_context
+    from regcopy.errors import RegcopyError
+    from regcopy.registry_v2 import Credentials
+    from regcopy.registry_v2.retry import RetryPolicy
+    from regcopy.tencent.api import APICredentials
+    from regcopy.tencent.migrate import MigrateOptions, finished_line, migrate
+
+    if tag_num < 0:
+        _fail(f"invalid --tag-num {tag_num}: use 0 for all tags or a positive number", EXIT_USAGE)
+    try:
+        options = MigrateOptions(
+            tcr_name=tcr_name,
+            ccr_region=ccr_region,
+            tcr_region=tcr_region,
+            tag_num=tag_num,
+            namespaces=namespace or [],
+            repositories=repo or [],
+            private=private,
+            create_repositories=not no_create_repos,
+            ccr_endpoint=ccr_endpoint,
+            tcr_endpoint=tcr_endpoint,
+            api_endpoint=api_endpoint,
+            sync=SyncOptions(concurrency=concurrency, manifest_concurrency=manifest_concurrency, jobs_in_flight=jobs),
+        )
+        previous = load_report(retry_failed) if retry_failed else None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        _fail(f"invalid --{str(first['loc'][-1]).replace('_', '-')}: {first['msg']}", EXIT_USAGE)
+    except RegcopyError as exc:
+        _fail(str(exc), EXIT_USAGE)
+
+    api_keys = {}
+    for side, sid, skey in (("ccr", ccr_secret_id, ccr_secret_key), ("tcr", tcr_secret_id, tcr_secret_key)):
+        secret_id = _secret(
+            (f"--{side}-secret-id", ""), sid, (f"REGCOPY_{side.upper()}_SECRET_ID", "TENCENTCLOUD_SECRET_ID")
+        )
+        secret_key = _secret(
+            (f"--{side}-secret-key", ""), skey, (f"REGCOPY_{side.upper()}_SECRET_KEY", "TENCENTCLOUD_SECRET_KEY")
+        )
+        if not secret_id or not secret_key:
+            _fail(
+                f"no API key for {side.upper()}: set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY"
+                f" (or --{side}-secret-id/--{side}-secret-key)",
+                EXIT_USAGE,
+            )
+        api_keys[side] = APICredentials(secret_id, secret_key)
+    logins: dict[str, Credentials | None] = {}
+    for side, value in (("ccr", ccr_auth), ("tcr", tcr_auth)):
+        text = _secret((f"--{side}-auth", ""), value, (f"REGCOPY_{side.upper()}_AUTH",))
+        try:
+            logins[side] = Credentials.parse(text, source=f"--{side}-auth") if text else None
+        except RegcopyError as exc:
+            _fail(str(exc), EXIT_USAGE)
+
+    async def run() -> object:
+        from regcopy.progress import LineProgress, LiveProgress
+
+        cache = None if (no_cache or dry_run) else BlobCache(cache_dir)
+        context = make_context(
+            None, options.sync, insecure=insecure_registry or (), retry=RetryPolicy(attempts=retries), cache=cache
+        )
+        view = None if (quiet or dry_run) else (LiveProgress() if sys.stderr.isatty() else LineProgress())
+        try:
+            async with anyio.create_task_group() as group:
+                if view is not None:
+
+                    async def ticker() -> None:
+                        while True:
+                            await anyio.sleep(view.interval)
+                            view.tick()
+
+                    group.start_soon(ticker)
+                try:
+                    outcome = await migrate(
+                        options,
+                        ccr_api_credentials=api_keys["ccr"],
+                        tcr_api_credentials=api_keys["tcr"],
+                        context=context,
+                        ccr_auth=logins["ccr"],
+                        tcr_auth=logins["tcr"],
+                        on_event=view.handle if view else None,
+                        retry_failed=previous,
+                        dry_run=dry_run,
+                    )
+                finally:
+                    group.cancel_scope.cancel()
+                    if view is not None:
+                        view.close()
+        finally:
+            await context.aclose()
+        return outcome
+
+    result = _run(run)
+    if isinstance(result, tuple):
+        _print_migration_plan(*result)
+        return
+    assert isinstance(result, SyncReport)
+    if report is not None:
+        _write_json(report, result)
+    for failure in result.plan_failures:
+        typer.echo(f"failed to plan {failure.source} -> {failure.destination}: {failure.error}", err=True)
+    for outcome in result.jobs:
+        if outcome.status == "failed":
+            typer.echo(f"failed {outcome.source} -> {outcome.destination}: {outcome.error}", err=True)
+    workflow = result.workflow
+    typer.echo(
+        f"provisioned: {len(workflow.get('namespaces_created', []))} namespaces,"
+        f" {len(workflow.get('repositories_created', []))} repositories created in TCR instance {tcr_name}"
+    )
+    typer.echo(finished_line(result))
+    typer.echo(f"migrate: {result.summary.line()}")
+    if not result.summary.ok:
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _print_migration_plan(migration: object, comparison: object) -> None:
+    from regcopy.copy.verify import VerifyReport
+    from regcopy.tencent.migrate import MigrationPlan
+
+    assert isinstance(migration, MigrationPlan) and isinstance(comparison, VerifyReport)
+    typer.echo(
+        f"TCR instance {migration.instance.name} ({migration.instance.registry_id}), registry"
+        f" {migration.tcr_host}; CCR registry {migration.ccr_host}"
+    )
+    for namespace, public in sorted(migration.namespaces.items()):
+        typer.echo(f"namespace {namespace} ({'public' if public else 'private'})")
+    for name, why in sorted(migration.rejected.items()):
+        typer.echo(f"cannot migrate {name}: {why}")
+    for failure in migration.inventory.tag_failures + migration.inventory.list_failures:
+        typer.echo(f"cannot list {failure.what}: {failure.error}")
+    _print_dry_run(comparison)
 
 
 @app.command("version")

@@ -14,6 +14,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
@@ -42,6 +43,8 @@ class TokenServer:
         # Issue this many tokens that are already expired while claiming a long lifetime,
         # the way a token revoked or expired mid-run looks to a client.
         self.stale_tokens = 0
+        # Optional policy for push: TCR only accepts pushes into namespaces created through its API.
+        self.push_allowed: Callable[[str], bool] | None = None
         self.requests: Counter[str] = Counter()
         self.scopes_seen: list[tuple[str, ...]] = []
         self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -90,6 +93,8 @@ class TokenServer:
             if kind != "repository" or name in self.denied:
                 continue
             wanted = [a for a in actions.split(",") if a]
+            if self.push_allowed is not None and not self.push_allowed(name):
+                wanted = [a for a in wanted if a != "push"]
             if not subject:
                 wanted = [a for a in wanted if a == "pull"] if self.anonymous_pull else []
             access.append({"type": kind, "name": name, "actions": wanted})

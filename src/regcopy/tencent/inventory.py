@@ -99,10 +99,13 @@ async def list_repositories(api: TencentAPI, inventory: Inventory) -> list[CCRRe
         inventory.server = inventory.server or data.get("Server")
         page = data.get("RepoInfo") or []
         for info in page:
-            repositories.append(CCRRepository(
-                name=str(info.get("RepoName", "")), public=bool(info.get("Public")),
-                description=str(info.get("Description") or ""),
-            ))
+            repositories.append(
+                CCRRepository(
+                    name=str(info.get("RepoName", "")),
+                    public=bool(info.get("Public")),
+                    description=str(info.get("Description") or ""),
+                )
+            )
         if not page:
             break
         offset += len(page)
@@ -117,8 +120,9 @@ async def list_tags(api: TencentAPI, repository: str) -> list[CCRTag]:
         data = answer.get("Data") or {}
         total = int(data.get("TagCount") or 0)
         page = data.get("TagInfo") or []
-        tags.extend(CCRTag(str(t.get("TagName", "")), parse_push_time(t.get("PushTime") or t.get("UpdateTime")))
-                    for t in page)
+        tags.extend(
+            CCRTag(str(t.get("TagName", "")), parse_push_time(t.get("PushTime") or t.get("UpdateTime"))) for t in page
+        )
         if not page:
             break
         offset += len(page)
@@ -135,8 +139,9 @@ async def take_inventory(
 ) -> Inventory:
     """Every repository (filtered) and its ``tag_num`` newest tags (all when 0)."""
     inventory = Inventory()
-    found = [r for r in await list_repositories(api, inventory)
-             if selected(r.name, namespaces or [], repositories or [])]
+    found = [
+        r for r in await list_repositories(api, inventory) if selected(r.name, namespaces or [], repositories or [])
+    ]
     limiter = anyio.CapacityLimiter(concurrency)
 
     async def tags_of(repository: CCRRepository) -> None:

@@ -93,9 +93,13 @@ def _public_namespaces(inventory: Inventory, private: bool) -> dict[str, bool]:
 
 async def build_plan(options: MigrateOptions, ccr_api: TencentAPI, tcr_api: TencentAPI) -> MigrationPlan:
     instance = await find_instance(tcr_api, options.tcr_name)
-    inventory = await take_inventory(ccr_api, tag_num=options.tag_num, namespaces=options.namespaces,
-                                     repositories=options.repositories,
-                                     concurrency=options.sync.manifest_concurrency)
+    inventory = await take_inventory(
+        ccr_api,
+        tag_num=options.tag_num,
+        namespaces=options.namespaces,
+        repositories=options.repositories,
+        concurrency=options.sync.manifest_concurrency,
+    )
     ccr_host = options.ccr_endpoint or ccr_domain(options.ccr_region, inventory.server)
     tcr_host = options.tcr_endpoint or instance.public_domain or tcr_domain(instance.name)
     result = MigrationPlan(instance, ccr_host, tcr_host, inventory)
@@ -106,8 +110,9 @@ async def build_plan(options: MigrateOptions, ccr_api: TencentAPI, tcr_api: Tenc
             continue
         result.repositories[repository.name] = repository.description
         for tag in repository.tags:
-            result.plan.add(CopyJob(Reference(ccr_host, repository.name, tag.name),
-                                    Reference(tcr_host, repository.name, tag.name)))
+            result.plan.add(
+                CopyJob(Reference(ccr_host, repository.name, tag.name), Reference(tcr_host, repository.name, tag.name))
+            )
     public = _public_namespaces(inventory, options.private)
     result.namespaces = {n: public[n] for n in {r.split("/", 1)[0] for r in result.repositories}}
     return result
@@ -115,21 +120,31 @@ async def build_plan(options: MigrateOptions, ccr_api: TencentAPI, tcr_api: Tenc
 
 def _plan_failures(migration: MigrationPlan, provisioned: Provisioned) -> list[PlanFailureRecord]:
     ccr, tcr = migration.ccr_host, migration.tcr_host
-    records = [PlanFailureRecord(source=f"{ccr} ({f.what})", destination=tcr, error=f.error)
-               for f in migration.inventory.list_failures]
-    records += [PlanFailureRecord(source=f"{ccr}/{f.what}", destination=f"{tcr}/{f.what}", error=f.error,
-                                  job={"repository": f.what}) for f in migration.inventory.tag_failures]
-    records += [PlanFailureRecord(source=f"{ccr}/{name}", destination=f"{tcr}/{name}",
-                                  error=f"cannot be migrated as is: {why}")
-                for name, why in sorted(migration.rejected.items())]
-    records += [PlanFailureRecord(source=f"{ccr}/{name}", destination=f"{tcr}/{name}", error=f"provisioning: {why}")
-                for name, why in sorted(provisioned.failures.items())]
+    records = [
+        PlanFailureRecord(source=f"{ccr} ({f.what})", destination=tcr, error=f.error)
+        for f in migration.inventory.list_failures
+    ]
+    records += [
+        PlanFailureRecord(
+            source=f"{ccr}/{f.what}", destination=f"{tcr}/{f.what}", error=f.error, job={"repository": f.what}
+        )
+        for f in migration.inventory.tag_failures
+    ]
+    records += [
+        PlanFailureRecord(source=f"{ccr}/{name}", destination=f"{tcr}/{name}", error=f"cannot be migrated as is: {why}")
+        for name, why in sorted(migration.rejected.items())
+    ]
+    records += [
+        PlanFailureRecord(source=f"{ccr}/{name}", destination=f"{tcr}/{name}", error=f"provisioning: {why}")
+        for name, why in sorted(provisioned.failures.items())
+    ]
     return records
 
 
 @asynccontextmanager
-async def _apis(options: MigrateOptions, ccr: APICredentials, tcr: APICredentials) -> AsyncIterator[
-        tuple[TencentAPI, TencentAPI]]:
+async def _apis(
+    options: MigrateOptions, ccr: APICredentials, tcr: APICredentials
+) -> AsyncIterator[tuple[TencentAPI, TencentAPI]]:
     ccr_api = TencentAPI(ccr, options.ccr_region, endpoint=options.api_endpoint)
     tcr_api = TencentAPI(tcr, options.tcr_region, endpoint=options.api_endpoint)
     try:
@@ -139,8 +154,9 @@ async def _apis(options: MigrateOptions, ccr: APICredentials, tcr: APICredential
         await tcr_api.aclose()
 
 
-async def _keep_token_fresh(api: TencentAPI, instance: Instance, context: CopyContext, host: str,
-                            expires: float) -> None:
+async def _keep_token_fresh(
+    api: TencentAPI, instance: Instance, context: CopyContext, host: str, expires: float
+) -> None:
     """Renew the temporary instance token before it expires, for runs longer than its lifetime."""
     while True:
         await anyio.sleep(max(30.0, expires - time.time() - _TOKEN_RENEW_MARGIN))
@@ -167,8 +183,13 @@ async def migrate(
         if retry_failed is not None:
             wanted = {(j.source, j.destination) for j in retry_failed.jobs if j.status == "failed"}
             retry_repos = {str(f.job.get("repository")) for f in retry_failed.plan_failures if f.job}
-            migration.plan = Plan([j for j in migration.plan.jobs if (str(j.source), str(j.destination)) in wanted
-                                   or j.source.repository in retry_repos])
+            migration.plan = Plan(
+                [
+                    j
+                    for j in migration.plan.jobs
+                    if (str(j.source), str(j.destination)) in wanted or j.source.repository in retry_repos
+                ]
+            )
         if ccr_auth is not None:
             context.pool.set_credentials(migration.ccr_host, ccr_auth)
         if dry_run:
@@ -179,8 +200,11 @@ async def migrate(
         if options.create_repositories:
             await ensure_repositories(tcr_api, migration.instance, migration.repositories, provisioned)
         blocked = set(provisioned.failures)
-        jobs = [j for j in migration.plan.jobs
-                if j.destination.repository not in blocked and j.destination.repository.split("/")[0] not in blocked]
+        jobs = [
+            j
+            for j in migration.plan.jobs
+            if j.destination.repository not in blocked and j.destination.repository.split("/")[0] not in blocked
+        ]
 
         async with anyio.create_task_group() as group:
             if tcr_auth is None:
@@ -194,18 +218,23 @@ async def migrate(
 
     report.plan_failures = _plan_failures(migration, provisioned)
     report.summary.plan_failures = len(report.plan_failures)
-    unbuilt = (len(migration.inventory.list_failures) + len(migration.rejected) + len(provisioned.failures))
+    unbuilt = len(migration.inventory.list_failures) + len(migration.rejected) + len(provisioned.failures)
     report.workflow = {
         "kind": "ccr-to-tcr",
-        "instance": {"name": migration.instance.name, "id": migration.instance.registry_id,
-                     "region": migration.instance.region},
+        "instance": {
+            "name": migration.instance.name,
+            "id": migration.instance.registry_id,
+            "region": migration.instance.region,
+        },
         "ccr_registry": migration.ccr_host,
         "tcr_registry": migration.tcr_host,
         "repositories": len(migration.inventory.repositories),
         "namespaces_created": provisioned.namespaces_created,
         "repositories_created": provisioned.repositories_created,
-        "counts": {"transfer_failed": report.summary.failed,
-                   "urlpair_failed": len(migration.inventory.tag_failures),
-                   "generate_failed": unbuilt},
+        "counts": {
+            "transfer_failed": report.summary.failed,
+            "urlpair_failed": len(migration.inventory.tag_failures),
+            "generate_failed": unbuilt,
+        },
     }
     return report

@@ -45,8 +45,10 @@ def namespace_problem(name: str) -> str | None:
     if not 2 <= len(name) <= 30:
         return f"namespace {name!r} must be 2-30 characters long"
     if not _NAMESPACE.fullmatch(name):
-        return (f"namespace {name!r} may only use lowercase letters and digits with single '.', '_' or '-'"
-                " separators inside")
+        return (
+            f"namespace {name!r} may only use lowercase letters and digits with single '.', '_' or '-'"
+            " separators inside"
+        )
     return None
 
 
@@ -77,7 +79,8 @@ async def find_instance(api: TencentAPI, name: str) -> Instance:
     for registry in candidates:
         if registry.get("RegistryName") == name:
             return Instance(
-                registry_id=str(registry.get("RegistryId")), name=name,
+                registry_id=str(registry.get("RegistryId")),
+                name=name,
                 region=str(registry.get("RegionName") or api.region),
                 public_domain=str(registry.get("PublicDomain") or ""),
                 internal_endpoint=str(registry.get("InternalEndpoint") or ""),
@@ -134,14 +137,14 @@ async def list_repositories(api: TencentAPI, registry_id: str) -> set[str]:
         page += 1
 
 
-async def ensure_namespaces(api: TencentAPI, instance: Instance, wanted: dict[str, bool],
-                            result: Provisioned) -> None:
+async def ensure_namespaces(api: TencentAPI, instance: Instance, wanted: dict[str, bool], result: Provisioned) -> None:
     """Create the namespaces in ``wanted`` (name -> public) that do not exist yet."""
     existing = await list_namespaces(api, instance.registry_id)
     for name in sorted(set(wanted) - set(existing)):
         try:
-            await api.call("CreateNamespace", {"RegistryId": instance.registry_id, "NamespaceName": name,
-                                               "IsPublic": wanted[name]})
+            await api.call(
+                "CreateNamespace", {"RegistryId": instance.registry_id, "NamespaceName": name, "IsPublic": wanted[name]}
+            )
             result.namespaces_created.append(name)
         except TencentAPIError as exc:
             if is_conflict(exc) and name in await list_namespaces(api, instance.registry_id):
@@ -149,8 +152,9 @@ async def ensure_namespaces(api: TencentAPI, instance: Instance, wanted: dict[st
             result.failures[name] = str(exc)
 
 
-async def ensure_repositories(api: TencentAPI, instance: Instance, wanted: dict[str, str], result: Provisioned,
-                              concurrency: int = 8) -> None:
+async def ensure_repositories(
+    api: TencentAPI, instance: Instance, wanted: dict[str, str], result: Provisioned, concurrency: int = 8
+) -> None:
     """Create the repositories in ``wanted`` (name -> description) that do not exist yet."""
     existing = await list_repositories(api, instance.registry_id)
     limiter = anyio.CapacityLimiter(concurrency)
@@ -160,8 +164,13 @@ async def ensure_repositories(api: TencentAPI, instance: Instance, wanted: dict[
         if namespace in result.failures:
             return
         description = wanted[name]
-        params = {"RegistryId": instance.registry_id, "NamespaceName": namespace, "RepositoryName": repository,
-                  "BriefDescription": description[:100], "Description": description}
+        params = {
+            "RegistryId": instance.registry_id,
+            "NamespaceName": namespace,
+            "RepositoryName": repository,
+            "BriefDescription": description[:100],
+            "Description": description,
+        }
         async with limiter:
             try:
                 await api.call("CreateRepository", params)
