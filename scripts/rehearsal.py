@@ -1,74 +1,134 @@
-"""A rehearsal copy between two local registries, run by ``scripts/rehearsal.sh``.
+"""A rehearsal CCR -> TCR migration on this machine, run by ``scripts/rehearsal.sh``.
 
-Starts a Basic-auth source registry and an open destination on loopback, seeds
-a Docker image, an OCI image and a 3-platform index, copies each with the real
-``regcopy`` command, checks every digest with an independent reader, and runs
-the copies again to show that nothing moves the second time.
+Starts an emulated Tencent Cloud API (TC3 signatures checked) and two local
+registries fronted as CCR and TCR (token auth; TCR refuses pushes into
+namespaces not created through the API), seeds a small CCR with several
+namespaces, single and multi-platform images and distinct push times, then runs
+``regcopy migrate`` with the vendor tool's own flags, ``regcopy verify`` on the
+report, and the migration once more to show that a rerun moves nothing.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-import bcrypt
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.seed import Seeder, fetch_manifest, sha256
-from tests.servers.registry import RegistryServer
+from tests.seed import Seeder
+from tests.servers.tencent import CCRRepo, TencentWorld, start_world
 
-USER, PASSWORD = "rehearsal", "rehearsal-password"
+SECRET_ID, SECRET_KEY = "AKIDrehearsal000000000001", "rehearsal-secret-key-0000000000"
+CCR_LOGIN, TCR_LOGIN = ("100012345678", "ccr-rehearsal-pass"), ("tcr-rehearsal", "tcr-rehearsal-pass")
+LAYOUT = {
+    "frontend/web": 4,
+    "frontend/admin": 3,
+    "backend/api": 5,
+    "backend/worker": 2,
+    "base/python": 3,
+    "base/nginx": 2,
+}
+MULTIARCH = {"base/python", "backend/api"}
 
 
-def regcopy(*args: str) -> str:
-    env = {**os.environ, "REGCOPY_SRC_CREDS": f"{USER}:{PASSWORD}"}
-    done = subprocess.run(
-        [sys.executable, "-m", "regcopy.cli", *args], capture_output=True, text=True, env=env, check=False
-    )
-    sys.stderr.write(done.stderr)
-    if done.returncode != 0:
-        raise SystemExit(f"rehearsal: regcopy {' '.join(args)} exited {done.returncode}")
-    return done.stdout.strip()
+def regcopy(*args: str, env: dict[str, str] | None = None) -> int:
+    """Run the real command line, echoing it with secrets masked."""
+    previous = ("", *args[:-1])
+    shown = ["***" if flag.endswith(("SecretKey", "Auth")) else arg for flag, arg in zip(previous, args, strict=True)]
+    print("$ regcopy " + " ".join(shown), flush=True)
+    return subprocess.run(
+        [sys.executable, "-m", "regcopy.cli", *args], check=False, env={**os.environ, **(env or {})}
+    ).returncode
 
 
 def main() -> int:
     with tempfile.TemporaryDirectory(prefix="regcopy-rehearsal-") as tmp:
         root = Path(tmp)
-        htpasswd = root / "htpasswd"
-        htpasswd.write_text(f"{USER}:{bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(rounds=5)).decode()}\n")
-        source = RegistryServer(root, name="source", auth={"htpasswd": {"realm": "rehearsal", "path": str(htpasswd)}})
-        destination = RegistryServer(root, name="destination")
-        source.start()
-        destination.start()
+        world = start_world(
+            root,
+            keys={SECRET_ID: SECRET_KEY},
+            ccr_user=CCR_LOGIN,
+            tcr_user=TCR_LOGIN,
+            instance_name="rehearsal",
+            tcr_region="ap-shanghai",
+        )
         try:
-            print(f"source registry {source.host} (basic auth), destination registry {destination.host}")
-            seeder = Seeder(source.host, (USER, PASSWORD))
-            images = {
-                "team/web:1.0": seeder.push_image("team/web", "1.0", layer_sizes=(3_000_000, 500_000)).digest,
-                "team/api:2.1": seeder.push_image("team/api", "2.1", oci=True, layer_sizes=(2_000_000,)).digest,
-                "base/multi:latest": seeder.push_index(
-                    "base/multi", "latest", [("linux", "amd64", None), ("linux", "arm64", "v8"), ("linux", "arm", "v7")]
-                )[0].digest,
-            }
+            seeder = Seeder(world.ccr.host, CCR_LOGIN)
+            minute = 0
+            for repository, tags in LAYOUT.items():
+                entry = world.api.ccr.setdefault(repository, CCRRepo(public=repository.startswith("base/")))
+                for index in range(tags):
+                    tag = f"1.{index}"
+                    if repository in MULTIARCH:
+                        seeder.push_index(repository, tag, [("linux", "amd64", None), ("linux", "arm64", "v8")])
+                    else:
+                        seeder.push_image(repository, tag, layer_sizes=(400_000, 20_000))
+                    entry.tags[tag] = f"2024-05-01 08:{minute:02d}:00 +0800 CST"
+                    minute += 1
             seeder.close()
-            for run in ("first run", "second run"):
-                print(f"-- {run}")
-                for name in images:
-                    print(regcopy("copy", f"{source.host}/{name}", f"{destination.host}/{name}"))
-            for name, digest in images.items():
-                repository, tag = name.split(":")
-                data, _ = fetch_manifest(destination.host, repository, tag)
-                if sha256(data) != digest:
-                    raise SystemExit(f"rehearsal: {name} has digest {sha256(data)} at the destination, not {digest}")
-            print(f"rehearsal: all {len(images)} images verified at {destination.host} with identical digests")
+            print(
+                f"emulated CCR at {world.ccr.host}: {len(LAYOUT)} repositories, {sum(LAYOUT.values())} tags;"
+                f" TCR instance 'rehearsal' at {world.tcr.host}; Tencent Cloud API at {world.api.url}"
+            )
+            report = root / "report.json"
+            migrate = [
+                "migrate",
+                "--tcrName",
+                "rehearsal",
+                "--ccrRegionName",
+                "ap-guangzhou",
+                "--tcrRegionName",
+                "ap-shanghai",
+                "--ccrAuth",
+                ":".join(CCR_LOGIN),
+                "--tcrAuth",
+                ":".join(TCR_LOGIN),
+                "--ccrSecretId",
+                SECRET_ID,
+                "--ccrSecretKey",
+                SECRET_KEY,
+                "--tcrSecretId",
+                SECRET_ID,
+                "--tcrSecretKey",
+                SECRET_KEY,
+                "--tagNum",
+                "3",
+                "--ccr-endpoint",
+                world.ccr.host,
+                "--tcr-endpoint",
+                world.tcr.host,
+                "--api-endpoint",
+                world.api.url,
+                "--cache-dir",
+                str(root / "cache"),
+            ]
+            if regcopy(*migrate, "--report", str(report)) != 0:
+                return 1
+            # verify finds the registry logins where docker keeps them
+            if regcopy("verify", str(report), env={"DOCKER_CONFIG": str(_docker_config(root, world))}) != 0:
+                return 1
+            print("-- the same migration again: everything is already there")
+            return regcopy(*migrate, "--quiet")
         finally:
-            source.stop()
-            destination.stop()
-    return 0
+            world.stop()
+
+
+def _docker_config(root: Path, world: TencentWorld) -> Path:
+    """A docker ``config.json`` holding the CCR and TCR logins."""
+    directory = root / "docker"
+    directory.mkdir(exist_ok=True)
+    ccr, tcr = world.ccr.host, world.tcr.host
+    auths = {
+        host: {"auth": base64.b64encode(":".join(login).encode()).decode()}
+        for host, login in ((ccr, CCR_LOGIN), (tcr, TCR_LOGIN))
+    }
+    (directory / "config.json").write_text(json.dumps({"auths": auths}))
+    return directory
 
 
 if __name__ == "__main__":

@@ -439,12 +439,10 @@ def verify_command(
         raise typer.Exit(EXIT_FAILED)
 
 
-def _secret(flags: tuple[str, str], value: str | None, envs: tuple[str, ...]) -> str | None:
-    """A secret from its option (with a warning: argv is visible in ps) or the first set variable."""
+def _secret(flag: str, value: str | None, envs: tuple[str, ...], on_argv: list[str]) -> str | None:
+    """A secret from its option (noted in ``on_argv``: argv is visible in ps) or the first variable set."""
     if value is not None:
-        _warn(
-            f"{flags[0]} on the command line is visible to other users (ps); prefer the {envs[0]} environment variable"
-        )
+        on_argv.append(flag)
         return value
     return next((os.environ[e] for e in envs if os.environ.get(e)), None)
 
@@ -569,12 +567,15 @@ def migrate_command(
         _fail(str(exc), EXIT_USAGE)
 
     api_keys = {}
+    on_argv: list[str] = []
+    identifiers: list[str] = []  # SecretIds identify, they do not authenticate: no warning for them
     for side, sid, skey in (("ccr", ccr_secret_id, ccr_secret_key), ("tcr", tcr_secret_id, tcr_secret_key)):
+        up = side.upper()
         secret_id = _secret(
-            (f"--{side}-secret-id", ""), sid, (f"REGCOPY_{side.upper()}_SECRET_ID", "TENCENTCLOUD_SECRET_ID")
+            f"--{side}-secret-id", sid, (f"REGCOPY_{up}_SECRET_ID", "TENCENTCLOUD_SECRET_ID"), identifiers
         )
         secret_key = _secret(
-            (f"--{side}-secret-key", ""), skey, (f"REGCOPY_{side.upper()}_SECRET_KEY", "TENCENTCLOUD_SECRET_KEY")
+            f"--{side}-secret-key", skey, (f"REGCOPY_{up}_SECRET_KEY", "TENCENTCLOUD_SECRET_KEY"), on_argv
         )
         if not secret_id or not secret_key:
             _fail(
@@ -585,11 +586,17 @@ def migrate_command(
         api_keys[side] = APICredentials(secret_id, secret_key)
     logins: dict[str, Credentials | None] = {}
     for side, value in (("ccr", ccr_auth), ("tcr", tcr_auth)):
-        text = _secret((f"--{side}-auth", ""), value, (f"REGCOPY_{side.upper()}_AUTH",))
+        text = _secret(f"--{side}-auth", value, (f"REGCOPY_{side.upper()}_AUTH",), on_argv)
         try:
             logins[side] = Credentials.parse(text, source=f"--{side}-auth") if text else None
         except RegcopyError as exc:
             _fail(str(exc), EXIT_USAGE)
+    if on_argv:
+        _warn(
+            f"{', '.join(on_argv)} on the command line can be read by other users (ps); prefer the environment:"
+            " TENCENTCLOUD_SECRET_KEY (or REGCOPY_CCR_SECRET_KEY / REGCOPY_TCR_SECRET_KEY),"
+            " REGCOPY_CCR_AUTH, REGCOPY_TCR_AUTH"
+        )
 
     async def run() -> object:
         from regcopy.progress import LineProgress, LiveProgress
