@@ -170,3 +170,26 @@ def test_push_without_provisioning_is_denied(world: TencentWorld, tmp_path: Path
     assert done.returncode == 1
     assert "1 jobs: 0 copied, 0 skipped, 1 failed" in done.stdout
     assert "UNAUTHORIZED" in done.stderr or "DENIED" in done.stderr
+
+
+def test_dry_run_changes_nothing(world: TencentWorld) -> None:
+    seeded = seed_ccr(world, {"team/web": 3, "x/bad": 1})
+    done = run_cli(
+        *seeded.args("--tagNum", "2", "--dry-run"),
+        env={**seeded.env, "REGCOPY_CCR_AUTH": f"{CCR_USER}:{CCR_PASS}", "REGCOPY_TCR_AUTH": f"{TCR_USER}:{TCR_PASS}"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "namespace team (private)" in done.stdout
+    assert "cannot migrate x/bad: namespace 'x' must be 2-30 characters long" in done.stdout
+    assert f"copy {world.ccr.host}/team/web:v1 -> {world.tcr.host}/team/web:v1 (missing)" in done.stdout
+    assert "team/web:v3" not in done.stdout  # the oldest of three with --tagNum 2
+    assert world.instance.namespaces == {} and world.instance.repositories == {}
+    assert world.api.calls["CreateNamespace"] == 0 and world.api.calls["CreateInstanceToken"] == 0
+
+
+def test_invalid_tag_num_is_a_one_line_usage_error(world: TencentWorld) -> None:
+    seeded = seed_ccr(world, {"team/web": 1})
+    for value, needle in (("-3", "invalid --tag-num -3"), ("many", "Invalid value for '--tag-num'")):
+        done = run_cli(*seeded.args("--tagNum", value), env=seeded.env)
+        assert done.returncode == 2
+        assert done.stderr.count("\n") == 1 and needle in done.stderr and "Traceback" not in done.stderr

@@ -192,7 +192,12 @@ async def migrate(
             )
         if ccr_auth is not None:
             context.pool.set_credentials(migration.ccr_host, ccr_auth)
+        if tcr_auth is not None:
+            context.pool.set_credentials(migration.tcr_host, tcr_auth)
         if dry_run:
+            if tcr_auth is None:  # a temporary token only reads here; it changes nothing in the instance
+                username, token, _ = await instance_token(tcr_api, migration.instance)
+                context.pool.set_credentials(migration.tcr_host, Credentials(username, token))
             return migration, await verify_plan(migration.plan, context, options.sync.manifest_concurrency)
 
         provisioned = Provisioned()
@@ -211,8 +216,6 @@ async def migrate(
                 username, token, expires = await instance_token(tcr_api, migration.instance)
                 context.pool.set_credentials(migration.tcr_host, Credentials(username, token))
                 group.start_soon(_keep_token_fresh, tcr_api, migration.instance, context, migration.tcr_host, expires)
-            else:
-                context.pool.set_credentials(migration.tcr_host, tcr_auth)
             report = await run_plan(Plan(jobs), options.sync, context=context, on_event=on_event)
             group.cancel_scope.cancel()
 
