@@ -55,6 +55,9 @@ def _run(factory: Callable[[], Awaitable[T]]) -> T:
         _fail(f"invalid value: {exc.errors()[0]['msg']}", EXIT_USAGE)
     except KeyboardInterrupt:
         _fail("interrupted; run the same command again to finish", 130)
+    except Exception as exc:  # a bug, not a user error: still one line, the traceback only with -vv
+        logging.getLogger("regcopy").debug("internal error", exc_info=True)
+        _fail(f"internal error: {type(exc).__name__}: {exc} (rerun with -vv for the traceback, and report it)")
 
 
 def _credentials(flag: str, value: str | None, env: str) -> object:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tests.conftest import run_cli
 from tests.seed import fetch_manifest
-from tests.servers.tencent import TencentWorld
+from tests.servers.tencent import CONFLICT, TencentWorld
 from tests.tencent.conftest import CCR_PASS, CCR_USER, SECRET_KEY, TCR_PASS, TCR_USER, seed_ccr
 
 FINISHED_OK = (
@@ -193,3 +193,28 @@ def test_invalid_tag_num_is_a_one_line_usage_error(world: TencentWorld) -> None:
         done = run_cli(*seeded.args("--tagNum", value), env=seeded.env)
         assert done.returncode == 2
         assert done.stderr.count("\n") == 1 and needle in done.stderr and "Traceback" not in done.stderr
+
+
+def test_retry_failed_reruns_only_what_failed_and_secrets_stay_out_of_debug_output(
+    tmp_path: Path, world: TencentWorld
+) -> None:
+    seeded = seed_ccr(world, {"team/web": 2, "team/api": 3, "infra/db": 1})
+    world.api.faults["DescribeImagePersonal"] = ["ResourceNotFound"]  # one repository's tags cannot be listed
+    world.api.faults["CreateNamespace"] = [CONFLICT]  # answered "exists" though it does not: must not be trusted
+    env = {**seeded.env, "REGCOPY_CCR_AUTH": f"{CCR_USER}:{CCR_PASS}", "REGCOPY_TCR_AUTH": f"{TCR_USER}:{TCR_PASS}"}
+    report = tmp_path / "report.json"
+
+    first = run_cli(*seeded.args("--report", str(report), "-vv"), env=env)
+
+    assert first.returncode == 1
+    assert "1 normal urlPair generate failed" in first.stdout
+    retried = {f["job"]["repository"] for f in json.loads(report.read_text())["plan_failures"]}
+    assert len(retried) >= 2  # the unlisted repository, and those of the namespace that was not created
+    expected = sum({"team/web": 2, "team/api": 3, "infra/db": 1}[r] for r in retried)
+    retry = tmp_path / "retry.json"
+    second = run_cli(*seeded.args("--retry-failed", str(report), "--report", str(retry), "-vv"), env=env)
+    assert second.returncode == 0, second.stderr
+    assert f"migrate: {expected} jobs: {expected} copied" in second.stdout
+    for text in (first.stdout, first.stderr, second.stdout, second.stderr, report.read_text(), retry.read_text()):
+        for secret in (SECRET_KEY, CCR_PASS, TCR_PASS):
+            assert secret not in text

@@ -118,7 +118,18 @@ async def build_plan(options: MigrateOptions, ccr_api: TencentAPI, tcr_api: Tenc
     return result
 
 
-def _plan_failures(migration: MigrationPlan, provisioned: Provisioned) -> list[PlanFailureRecord]:
+def _blocked(migration: MigrationPlan, provisioned: Provisioned) -> dict[str, str]:
+    """Repositories that cannot receive pushes because their namespace or themselves could not be created."""
+    blocked: dict[str, str] = {}
+    for name in migration.repositories:
+        reason = provisioned.failures.get(name.split("/", 1)[0]) or provisioned.failures.get(name)
+        if reason:
+            blocked[name] = reason
+    return blocked
+
+
+def _plan_failures(migration: MigrationPlan, blocked: dict[str, str]) -> list[PlanFailureRecord]:
+    """Everything that did not become a copy job; records with a ``repository`` are retried by --retry-failed."""
     ccr, tcr = migration.ccr_host, migration.tcr_host
     records = [
         PlanFailureRecord(source=f"{ccr} ({f.what})", destination=tcr, error=f.error)
@@ -135,8 +146,10 @@ def _plan_failures(migration: MigrationPlan, provisioned: Provisioned) -> list[P
         for name, why in sorted(migration.rejected.items())
     ]
     records += [
-        PlanFailureRecord(source=f"{ccr}/{name}", destination=f"{tcr}/{name}", error=f"provisioning: {why}")
-        for name, why in sorted(provisioned.failures.items())
+        PlanFailureRecord(
+            source=f"{ccr}/{name}", destination=f"{tcr}/{name}", error=f"provisioning: {why}", job={"repository": name}
+        )
+        for name, why in sorted(blocked.items())
     ]
     return records
 
@@ -204,12 +217,8 @@ async def migrate(
         await ensure_namespaces(tcr_api, migration.instance, migration.namespaces, provisioned)
         if options.create_repositories:
             await ensure_repositories(tcr_api, migration.instance, migration.repositories, provisioned)
-        blocked = set(provisioned.failures)
-        jobs = [
-            j
-            for j in migration.plan.jobs
-            if j.destination.repository not in blocked and j.destination.repository.split("/")[0] not in blocked
-        ]
+        blocked = _blocked(migration, provisioned)
+        jobs = [j for j in migration.plan.jobs if j.destination.repository not in blocked]
 
         async with anyio.create_task_group() as group:
             if tcr_auth is None:
@@ -219,9 +228,9 @@ async def migrate(
             report = await run_plan(Plan(jobs), options.sync, context=context, on_event=on_event)
             group.cancel_scope.cancel()
 
-    report.plan_failures = _plan_failures(migration, provisioned)
+    report.plan_failures = _plan_failures(migration, blocked)
     report.summary.plan_failures = len(report.plan_failures)
-    unbuilt = len(migration.inventory.list_failures) + len(migration.rejected) + len(provisioned.failures)
+    unbuilt = len(migration.inventory.list_failures) + len(migration.rejected) + len(blocked)
     report.workflow = {
         "kind": "ccr-to-tcr",
         "instance": {
