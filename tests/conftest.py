@@ -8,9 +8,11 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import anyio
 import bcrypt
 import pytest
 
+from regcopy import CopyContext, CopyOptions, CopyResult, RegistryPool, copy_image
 from tests.seed import Seeder
 from tests.servers.registry import RegistryServer
 from tests.servers.tokenserver import TokenServer
@@ -97,3 +99,16 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
         timeout=300,
         check=False,
     )
+
+
+def copy_now(src: str, dst: str, options: CopyOptions | None = None, pool: RegistryPool | None = None) -> CopyResult:
+    """``copy_image`` from synchronous test code, with a pool that ignores the developer's docker config."""
+
+    async def run() -> CopyResult:
+        context = CopyContext(pool=pool or RegistryPool(docker_config=False))
+        try:
+            return await copy_image(src, dst, options, context=context)
+        finally:
+            await context.aclose()
+
+    return anyio.run(run)

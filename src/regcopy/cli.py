@@ -274,7 +274,6 @@ def sync_command(
 ) -> None:
     """Copy everything a configuration lists. Exit 0 only when every job was copied or skipped."""
     _setup_logging(verbose)
-    import anyio
     from pydantic import ValidationError
 
     from regcopy.copy.blobcache import BlobCache
@@ -314,7 +313,7 @@ def sync_command(
     async def run() -> SyncReport | VerifyReport:
         from regcopy.copy.engine import run_plan
         from regcopy.copy.verify import verify_plan
-        from regcopy.progress import LineProgress, LiveProgress
+        from regcopy.progress import with_progress
 
         cache = None if (no_cache or dry_run) else BlobCache(cache_dir)
         context = make_context(
@@ -324,23 +323,9 @@ def sync_command(
             plan = await (plan_retry(previous, context) if previous else plan_for(parsed, context))  # type: ignore[arg-type]
             if dry_run:
                 return await verify_plan(plan, context, options.manifest_concurrency)
-            view = None if quiet else (LiveProgress() if sys.stderr.isatty() else LineProgress())
-            async with anyio.create_task_group() as group:
-                if view is not None:
-
-                    async def ticker() -> None:
-                        while True:
-                            await anyio.sleep(view.interval)
-                            view.tick()
-
-                    group.start_soon(ticker)
-                try:
-                    outcome = await run_plan(plan, options, context=context, on_event=view.handle if view else None)
-                finally:
-                    group.cancel_scope.cancel()
-                    if view is not None:
-                        view.close()
-            return outcome
+            return await with_progress(
+                lambda on_event: run_plan(plan, options, context=context, on_event=on_event), quiet=quiet
+            )
         finally:
             await context.aclose()
 
@@ -349,6 +334,19 @@ def sync_command(
         _print_dry_run(result)
         raise typer.Exit(0 if not result.plan_failures else EXIT_FAILED)
     assert isinstance(result, SyncReport)
+    _record_and_list_failures(result, report)
+    typer.echo(f"sync: {result.summary.line()}")
+    if not result.summary.ok:
+        hint = f" (rerun, or --retry-failed {report})" if report else " (rerun to retry; --report keeps a list)"
+        typer.echo(f"sync: {result.summary.failed + result.summary.plan_failures} failures{hint}", err=True)
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _record_and_list_failures(result: object, report: Path | None) -> None:
+    """Write the report if asked, then one line on stderr for everything that failed."""
+    from regcopy.copy.models import SyncReport
+
+    assert isinstance(result, SyncReport)
     if report is not None:
         _write_json(report, result)
     for failure in result.plan_failures:
@@ -356,11 +354,6 @@ def sync_command(
     for outcome in result.jobs:
         if outcome.status == "failed":
             typer.echo(f"failed {outcome.source} -> {outcome.destination}: {outcome.error}", err=True)
-    typer.echo(f"sync: {result.summary.line()}")
-    if not result.summary.ok:
-        hint = f" (rerun, or --retry-failed {report})" if report else " (rerun to retry; --report keeps a list)"
-        typer.echo(f"sync: {result.summary.failed + result.summary.plan_failures} failures{hint}", err=True)
-        raise typer.Exit(EXIT_FAILED)
 
 
 def _print_dry_run(result: object) -> None:
@@ -533,7 +526,6 @@ def migrate_command(
 ) -> None:
     """Migrate CCR (Personal Edition) to a TCR (Enterprise Edition) instance: namespaces, repositories, tags."""
     _setup_logging(verbose)
-    import anyio
     from pydantic import ValidationError
 
     from regcopy.copy.blobcache import BlobCache
@@ -602,55 +594,36 @@ def migrate_command(
         )
 
     async def run() -> object:
-        from regcopy.progress import LineProgress, LiveProgress
+        from regcopy.progress import with_progress
 
         cache = None if (no_cache or dry_run) else BlobCache(cache_dir)
         context = make_context(
             None, options.sync, insecure=insecure_registry or (), retry=RetryPolicy(attempts=retries), cache=cache
         )
-        view = None if (quiet or dry_run) else (LiveProgress() if sys.stderr.isatty() else LineProgress())
         try:
-            async with anyio.create_task_group() as group:
-                if view is not None:
-
-                    async def ticker() -> None:
-                        while True:
-                            await anyio.sleep(view.interval)
-                            view.tick()
-
-                    group.start_soon(ticker)
-                try:
-                    outcome = await migrate(
-                        options,
-                        ccr_api_credentials=api_keys["ccr"],
-                        tcr_api_credentials=api_keys["tcr"],
-                        context=context,
-                        ccr_auth=logins["ccr"],
-                        tcr_auth=logins["tcr"],
-                        on_event=view.handle if view else None,
-                        retry_failed=previous,
-                        dry_run=dry_run,
-                    )
-                finally:
-                    group.cancel_scope.cancel()
-                    if view is not None:
-                        view.close()
+            return await with_progress(
+                lambda on_event: migrate(
+                    options,
+                    ccr_api_credentials=api_keys["ccr"],
+                    tcr_api_credentials=api_keys["tcr"],
+                    context=context,
+                    ccr_auth=logins["ccr"],
+                    tcr_auth=logins["tcr"],
+                    on_event=on_event,
+                    retry_failed=previous,
+                    dry_run=dry_run,
+                ),
+                quiet=quiet or dry_run,
+            )
         finally:
             await context.aclose()
-        return outcome
 
     result = _run(run)
     if isinstance(result, tuple):
         _print_migration_plan(*result)
         return
     assert isinstance(result, SyncReport)
-    if report is not None:
-        _write_json(report, result)
-    for failure in result.plan_failures:
-        typer.echo(f"failed to plan {failure.source} -> {failure.destination}: {failure.error}", err=True)
-    for outcome in result.jobs:
-        if outcome.status == "failed":
-            typer.echo(f"failed {outcome.source} -> {outcome.destination}: {outcome.error}", err=True)
+    _record_and_list_failures(result, report)
     workflow = result.workflow
     typer.echo(
         f"provisioned: {len(workflow.get('namespaces_created', []))} namespaces,"

@@ -5,9 +5,14 @@ from __future__ import annotations
 import sys
 import time
 from collections import Counter
-from typing import TextIO
+from collections.abc import Awaitable, Callable
+from typing import TextIO, TypeVar
 
-from regcopy.copy.engine import Event
+import anyio
+
+from regcopy.copy.engine import Event, EventHandler
+
+T = TypeVar("T")
 
 
 def human_bytes(size: float) -> str:
@@ -120,3 +125,26 @@ class LiveProgress:
     def close(self) -> None:
         self.tick()
         self._progress.stop()
+
+
+async def with_progress(work: Callable[[EventHandler | None], Awaitable[T]], *, quiet: bool) -> T:
+    """Run ``work`` with a progress view fed by its events (none when ``quiet``) and refreshed while it runs."""
+    view: LineProgress | LiveProgress | None = None
+    if not quiet:
+        view = LiveProgress() if sys.stderr.isatty() else LineProgress()
+    if view is None:
+        return await work(None)
+
+    async def tick(active: LineProgress | LiveProgress) -> None:
+        while True:
+            await anyio.sleep(active.interval)
+            active.tick()
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(tick, view)
+        try:
+            result = await work(view.handle)
+        finally:
+            group.cancel_scope.cancel()
+            view.close()
+    return result

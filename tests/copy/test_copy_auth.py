@@ -5,25 +5,12 @@ from __future__ import annotations
 import anyio
 import pytest
 
-from regcopy import CopyOptions, copy_image
-from regcopy.copy import CopyContext
 from regcopy.errors import AuthError
 from regcopy.registry_v2 import Credentials, RegistryPool
-from tests.conftest import PASSWORD, USER
+from tests.conftest import PASSWORD, USER, copy_now
 from tests.seed import fetch_manifest
 from tests.servers.registry import RegistryServer
 from tests.servers.tokenserver import TokenServer
-
-
-def copy_with(pool: RegistryPool, src: str, dst: str, options: CopyOptions | None = None):  # type: ignore[no-untyped-def]
-    async def run():  # type: ignore[no-untyped-def]
-        context = CopyContext(pool=pool)
-        try:
-            return await copy_image(src, dst, options, context=context)
-        finally:
-            await context.aclose()
-
-    return anyio.run(run)
 
 
 def test_basic_auth_source_to_token_auth_destination(
@@ -35,7 +22,7 @@ def test_basic_auth_source_to_token_auth_destination(
     creds = Credentials(USER, PASSWORD)
     pool = RegistryPool(credentials={basic_registry.host: creds, token_registry.host: creds}, docker_config=False)
 
-    result = copy_with(pool, f"{basic_registry.host}/team/app:1.0", f"{token_registry.host}/team/app:1.0")
+    result = copy_now(f"{basic_registry.host}/team/app:1.0", f"{token_registry.host}/team/app:1.0", pool=pool)
 
     assert result.digest == index.digest
     assert fetch_manifest(token_registry.host, "team/app", "1.0", (USER, PASSWORD))[0] == index.data
@@ -49,7 +36,7 @@ def test_token_registry_to_itself_mounts_with_a_two_repository_scope(
     seeder_for(token_registry, (USER, PASSWORD)).push_image("a/src", "v1")
     pool = RegistryPool(credentials={token_registry.host: Credentials(USER, PASSWORD)}, docker_config=False)
 
-    result = copy_with(pool, f"{token_registry.host}/a/src:v1", f"{token_registry.host}/b/dst:v1")
+    result = copy_now(f"{token_registry.host}/a/src:v1", f"{token_registry.host}/b/dst:v1", pool=pool)
 
     assert result.stats.blobs_mounted == 3
     assert ("repository:a/src:pull", "repository:b/dst:pull,push") in token_server.scopes_seen
@@ -62,7 +49,7 @@ def test_wrong_password_is_an_auth_error_naming_the_registry(
     pool = RegistryPool(credentials={basic_registry.host: Credentials(USER, "wrong")}, docker_config=False)
 
     with pytest.raises(AuthError) as caught:
-        copy_with(pool, f"{basic_registry.host}/team/app:v1", f"{dst_registry.host}/team/app:v1")
+        copy_now(f"{basic_registry.host}/team/app:v1", f"{dst_registry.host}/team/app:v1", pool=pool)
 
     assert basic_registry.host in str(caught.value)
     assert "check the credentials" in str(caught.value)
@@ -76,7 +63,7 @@ def test_wrong_password_at_token_service(
     pool = RegistryPool(credentials={token_registry.host: Credentials(USER, "nope-nope")}, docker_config=False)
 
     with pytest.raises(AuthError, match="token service refused user 'alice'"):
-        copy_with(pool, f"{src_registry.host}/team/app:v1", f"{token_registry.host}/team/app:v1")
+        copy_now(f"{src_registry.host}/team/app:v1", f"{token_registry.host}/team/app:v1", pool=pool)
     assert token_registry.blob_uploads() == []
 
 

@@ -5,23 +5,13 @@ from __future__ import annotations
 import anyio
 import pytest
 
-from regcopy import CopyOptions, copy_image
+from regcopy import copy_image
 from regcopy.copy import CopyContext
 from regcopy.errors import NotFound
 from regcopy.registry_v2 import RegistryPool
+from tests.conftest import copy_now
 from tests.seed import fetch_manifest, sha256
 from tests.servers.registry import RegistryServer
-
-
-def copy(src: str, dst: str, options: CopyOptions | None = None, pool: RegistryPool | None = None):  # type: ignore[no-untyped-def]
-    async def run():  # type: ignore[no-untyped-def]
-        context = CopyContext(pool=pool or RegistryPool(docker_config=False))
-        try:
-            return await copy_image(src, dst, options, context=context)
-        finally:
-            await context.aclose()
-
-    return anyio.run(run)
 
 
 @pytest.mark.parametrize("oci", [False, True], ids=["docker", "oci"])
@@ -30,7 +20,7 @@ def test_copy_single_image_is_byte_exact(
 ) -> None:  # type: ignore[no-untyped-def]
     pushed = seeder_for(src_registry).push_image("ns/app", "v1", oci=oci)
 
-    result = copy(f"{src_registry.host}/ns/app:v1", f"{dst_registry.host}/other/app:v1")
+    result = copy_now(f"{src_registry.host}/ns/app:v1", f"{dst_registry.host}/other/app:v1")
 
     assert result.status == "copied"
     assert result.digest == pushed.digest
@@ -59,7 +49,7 @@ def test_copy_index_with_three_platforms(
         "ns/multi", "v2", [("linux", "amd64", None), ("linux", "arm64", "v8"), ("linux", "arm", "v7")]
     )
 
-    result = copy(f"{src_registry.host}/ns/multi:v2", f"{dst_registry.host}/ns/multi:v2")
+    result = copy_now(f"{src_registry.host}/ns/multi:v2", f"{dst_registry.host}/ns/multi:v2")
 
     assert result.status == "copied"
     assert result.digest == index.digest
@@ -77,10 +67,10 @@ def test_second_copy_is_skipped_and_uploads_nothing(
 ) -> None:  # type: ignore[no-untyped-def]
     seeder_for(src_registry).push_index("ns/multi", "v2", [("linux", "amd64", None), ("linux", "arm64", "v8")])
     src, dst = f"{src_registry.host}/ns/multi:v2", f"{dst_registry.host}/ns/multi:v2"
-    assert copy(src, dst).status == "copied"
+    assert copy_now(src, dst).status == "copied"
     before = dst_registry.requests()
 
-    second = copy(src, dst)
+    second = copy_now(src, dst)
 
     assert second.status == "skipped"
     new = dst_registry.requests()[len(before) :]
@@ -124,7 +114,7 @@ def test_blob_in_another_repository_is_mounted_not_uploaded(
 def test_same_registry_copy_mounts_from_the_source_repository(src_registry: RegistryServer, seeder_for) -> None:  # type: ignore[no-untyped-def]
     pushed = seeder_for(src_registry).push_image("ns/app", "v1")
 
-    result = copy(f"{src_registry.host}/ns/app:v1", f"{src_registry.host}/mirror/app:v1")
+    result = copy_now(f"{src_registry.host}/ns/app:v1", f"{src_registry.host}/mirror/app:v1")
 
     assert result.stats.blobs_mounted == 3 and result.stats.blobs_uploaded == 0
     assert fetch_manifest(src_registry.host, "mirror/app", "v1")[0] == pushed.data
@@ -132,7 +122,7 @@ def test_same_registry_copy_mounts_from_the_source_repository(src_registry: Regi
 
 def test_missing_source_tag_is_not_found(src_registry: RegistryServer, dst_registry: RegistryServer) -> None:
     with pytest.raises(NotFound, match="not found"):
-        copy(f"{src_registry.host}/ns/none:v1", f"{dst_registry.host}/ns/none:v1")
+        copy_now(f"{src_registry.host}/ns/none:v1", f"{dst_registry.host}/ns/none:v1")
     assert [r for r in dst_registry.requests() if r.method in ("PUT", "POST", "PATCH")] == []
 
 
@@ -144,7 +134,7 @@ def test_skopeo_reads_the_copy_byte_for_byte(
     index, children = seeder_for(src_registry).push_index(
         "ns/multi", "v3", [("linux", "amd64", None), ("linux", "arm64", "v8")]
     )
-    copy(f"{src_registry.host}/ns/multi:v3", f"{dst_registry.host}/ns/multi:v3")
+    copy_now(f"{src_registry.host}/ns/multi:v3", f"{dst_registry.host}/ns/multi:v3")
 
     raw = subprocess.run(
         ["skopeo", "inspect", "--raw", "--tls-verify=false", f"docker://{dst_registry.host}/ns/multi:v3"],

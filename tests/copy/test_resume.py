@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import anyio
 import pytest
 
-from regcopy import CopyOptions, copy_image
-from regcopy.copy import CopyContext
+from regcopy import CopyOptions
 from regcopy.registry_v2 import RegistryPool
 from regcopy.registry_v2.retry import RetryPolicy
+from tests.conftest import copy_now
 from tests.seed import fetch_manifest, random_layer, sha256
 from tests.servers.faultproxy import Fault, FaultProxy
 from tests.servers.registry import RegistryServer
@@ -26,16 +25,11 @@ def proxies(src_registry: RegistryServer, dst_registry: RegistryServer) -> Itera
     dst.stop()
 
 
-def copy_through(src: str, dst: str, options: CopyOptions) -> object:
-    async def run() -> object:
-        pool = RegistryPool(docker_config=False, retry=RetryPolicy(attempts=4, base_delay=0.01, max_delay=0.05))
-        context = CopyContext(pool=pool)
-        try:
-            return await copy_image(src, dst, options, context=context)
-        finally:
-            await context.aclose()
+FAST_RETRY = RetryPolicy(attempts=4, base_delay=0.01, max_delay=0.05)
 
-    return anyio.run(run)
+
+def copy_through(src: str, dst: str, options: CopyOptions) -> object:
+    return copy_now(src, dst, options, pool=RegistryPool(docker_config=False, retry=FAST_RETRY))
 
 
 def test_chunked_upload_resumes_after_the_source_breaks(
