@@ -94,6 +94,20 @@ InsecureOpt = Annotated[
     ),
 ]
 VerboseOpt = Annotated[int, typer.Option("--verbose", "-v", count=True, help="More logging (-vv for debug).")]
+ReportOpt = Annotated[Path | None, typer.Option("--report", metavar="FILE.json", help="Write every job's outcome.")]
+RetryFailedOpt = Annotated[
+    Path | None, typer.Option("--retry-failed", metavar="FILE.json", help="Rerun only the failures of a report.")
+]
+ConcurrencyOpt = Annotated[int, typer.Option("--concurrency", "-j", help="Blobs in flight, across all jobs.")]
+ManifestConcurrencyOpt = Annotated[
+    int, typer.Option("--manifest-concurrency", help="Manifest and API requests in flight.")
+]
+CacheDirOpt = Annotated[
+    Path | None, typer.Option("--cache-dir", help="Where the blob location cache lives (default ~/.cache/regcopy).")
+]
+NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Do not read or write the blob location cache.")]
+RetriesOpt = Annotated[int, typer.Option("--retries", help="Attempts per request for retryable errors.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress; only failures and the summary.")]
 
 
 @app.command("copy")
@@ -236,19 +250,13 @@ def sync_command(
     namespace: Annotated[
         str | None, typer.Option("--namespace", help="image-syncer default namespace for empty destinations.")
     ] = None,
-    report: Annotated[
-        Path | None, typer.Option("--report", metavar="FILE.json", help="Write every job's outcome.")
-    ] = None,
-    retry_failed: Annotated[
-        Path | None, typer.Option("--retry-failed", metavar="FILE.json", help="Rerun only the failures of a report.")
-    ] = None,
+    report: ReportOpt = None,
+    retry_failed: RetryFailedOpt = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print what would be copied or skipped; write nothing.")
     ] = False,
-    concurrency: Annotated[int, typer.Option("--concurrency", "-j", help="Blobs in flight, across all jobs.")] = 8,
-    manifest_concurrency: Annotated[
-        int, typer.Option("--manifest-concurrency", help="Manifest and API requests in flight.")
-    ] = 16,
+    concurrency: ConcurrencyOpt = 8,
+    manifest_concurrency: ManifestConcurrencyOpt = 16,
     jobs: Annotated[int, typer.Option("--jobs", "--proc", help="Images worked on at once.")] = 64,
     platform: Annotated[
         list[str] | None, typer.Option("--platform", metavar="OS/ARCH[/VARIANT]", help="Copy only these platforms.")
@@ -264,12 +272,10 @@ def sync_command(
             "--assume-immutable-tags", help="Copy only tags missing at the destination (one tags/list per repository)."
         ),
     ] = False,
-    cache_dir: Annotated[
-        Path | None, typer.Option("--cache-dir", help="Where the blob location cache lives (default ~/.cache/regcopy).")
-    ] = None,
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not read or write the blob location cache.")] = False,
-    retries: Annotated[int, typer.Option("--retries", help="Attempts per request for retryable errors.")] = 5,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress; only failures and the summary.")] = False,
+    cache_dir: CacheDirOpt = None,
+    no_cache: NoCacheOpt = False,
+    retries: RetriesOpt = 5,
+    quiet: QuietOpt = False,
     verbose: VerboseOpt = 0,
 ) -> None:
     """Copy everything a configuration lists. Exit 0 only when every job was copied or skipped."""
@@ -503,25 +509,19 @@ def migrate_command(
             "--api-endpoint", metavar="URL", help="Tencent Cloud API endpoint (env REGCOPY_TENCENT_API_ENDPOINT)."
         ),
     ] = None,
-    report: Annotated[
-        Path | None, typer.Option("--report", metavar="FILE.json", help="Write every job's outcome.")
-    ] = None,
-    retry_failed: Annotated[
-        Path | None, typer.Option("--retry-failed", metavar="FILE.json", help="Rerun only the failures of a report.")
-    ] = None,
+    report: ReportOpt = None,
+    retry_failed: RetryFailedOpt = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what would be created and copied; change nothing.")
     ] = False,
-    concurrency: Annotated[int, typer.Option("--concurrency", "-j", help="Blobs in flight, across all jobs.")] = 8,
-    manifest_concurrency: Annotated[
-        int, typer.Option("--manifest-concurrency", help="Manifest and API requests in flight.")
-    ] = 16,
+    concurrency: ConcurrencyOpt = 8,
+    manifest_concurrency: ManifestConcurrencyOpt = 16,
     jobs: Annotated[int, typer.Option("--jobs", help="Images worked on at once.")] = 64,
     insecure_registry: InsecureOpt = None,
-    cache_dir: Annotated[Path | None, typer.Option("--cache-dir", help="Where the blob location cache lives.")] = None,
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not use the blob location cache.")] = False,
-    retries: Annotated[int, typer.Option("--retries", help="Attempts per request for retryable errors.")] = 5,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress; only failures and the summary.")] = False,
+    cache_dir: CacheDirOpt = None,
+    no_cache: NoCacheOpt = False,
+    retries: RetriesOpt = 5,
+    quiet: QuietOpt = False,
     verbose: VerboseOpt = 0,
 ) -> None:
     """Migrate CCR (Personal Edition) to a TCR (Enterprise Edition) instance: namespaces, repositories, tags."""
