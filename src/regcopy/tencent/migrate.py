@@ -167,12 +167,12 @@ async def _apis(
         await tcr_api.aclose()
 
 
-async def _keep_token_fresh(
-    api: TencentAPI, instance: Instance, context: CopyContext, host: str, expires: float
+async def keep_token_fresh(
+    api: TencentAPI, instance: Instance, context: CopyContext, host: str, expires: float, *, min_wait: float = 30.0
 ) -> None:
     """Renew the temporary instance token before it expires, for runs longer than its lifetime."""
     while True:
-        await anyio.sleep(max(30.0, expires - time.time() - _TOKEN_RENEW_MARGIN))
+        await anyio.sleep(max(min_wait, expires - time.time() - _TOKEN_RENEW_MARGIN))
         username, token, expires = await instance_token(api, instance)
         context.pool.set_credentials(host, Credentials(username, token))
         log.info("renewed the temporary token of TCR instance %s", instance.name)
@@ -224,7 +224,7 @@ async def migrate(
             if tcr_auth is None:
                 username, token, expires = await instance_token(tcr_api, migration.instance)
                 context.pool.set_credentials(migration.tcr_host, Credentials(username, token))
-                group.start_soon(_keep_token_fresh, tcr_api, migration.instance, context, migration.tcr_host, expires)
+                group.start_soon(keep_token_fresh, tcr_api, migration.instance, context, migration.tcr_host, expires)
             report = await run_plan(Plan(jobs), options.sync, context=context, on_event=on_event)
             group.cancel_scope.cancel()
 
