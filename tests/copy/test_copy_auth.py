@@ -7,6 +7,7 @@ import pytest
 
 from regcopy.errors import AuthError
 from regcopy.registry_v2 import Credentials, RegistryPool
+from regcopy.registry_v2.retry import RetryPolicy
 from tests.conftest import PASSWORD, USER, copy_now
 from tests.seed import fetch_manifest
 from tests.servers.registry import RegistryServer
@@ -85,3 +86,18 @@ def test_token_rejected_mid_run_is_refreshed_once(
     anyio.run(run)
 
     assert token_server.requests["token"] - fetched_before == 2
+
+
+def test_token_service_outage_is_retried(token_registry: RegistryServer, token_server: TokenServer, seeder_for) -> None:  # type: ignore[no-untyped-def]
+    pushed = seeder_for(token_registry, (USER, PASSWORD)).push_image("a/src", "v1")
+    token_server.fail_next = [503, 500]
+    pool = RegistryPool(
+        credentials={token_registry.host: Credentials(USER, PASSWORD)},
+        docker_config=False,
+        retry=RetryPolicy(attempts=4, base_delay=0.01, max_delay=0.02),
+    )
+
+    result = copy_now(f"{token_registry.host}/a/src:v1", f"{token_registry.host}/b/dst:v1", pool=pool)
+
+    assert result.digest == pushed.digest
+    assert token_server.fail_next == []

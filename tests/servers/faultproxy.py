@@ -34,8 +34,11 @@ class Fault:
     cut_response_after: int | None = None  # bytes of response body forwarded before the connection drops
     flip_response_byte: int | None = None  # offset in the response body whose bits are inverted
     cut_request_after: int | None = None  # bytes of request body forwarded before the connection drops
+    flip_request_byte: int | None = None  # offset in the request body whose bits are inverted
+    hold: threading.Event | None = None  # the response waits until this is set (a stall)
     times: int | None = 1
     hits: int = 0
+    arrived: threading.Event = field(default_factory=threading.Event)  # set when a matching request came in
 
     def take(self, request: SeenRequest) -> bool:
         if (self.times is not None and self.hits >= self.times) or not self.match(request):
@@ -106,6 +109,12 @@ class FaultProxy:
         request = SeenRequest(method, path, headers)
         self.seen.append(request)
         fault = next((f for f in self.faults if f.take(request)), None)
+        if fault is not None:
+            fault.arrived.set()
+            if fault.hold is not None:
+                hold = fault.hold
+                while not hold.is_set():  # a stall: the client sees no answer until the test releases it
+                    await asyncio.sleep(0.01)
         length = int(headers.get("content-length", "0") or 0)
         if fault is not None and fault.respond is not None:
             if length:

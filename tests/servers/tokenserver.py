@@ -45,6 +45,8 @@ class TokenServer:
         self.stale_tokens = 0
         # Optional policy for push: TCR only accepts pushes into namespaces created through its API.
         self.push_allowed: Callable[[str], bool] | None = None
+        # HTTP statuses to answer the next token requests with (an outage of the token service).
+        self.fail_next: list[int] = []
         self.requests: Counter[str] = Counter()
         self.scopes_seen: list[tuple[str, ...]] = []
         self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -135,6 +137,9 @@ class TokenServer:
                     self.send_error(404)
                     return
                 server.requests["token"] += 1
+                if server.fail_next:
+                    self._reply(server.fail_next.pop(0), {"errors": [{"code": "UNAVAILABLE", "message": "outage"}]})
+                    return
                 query = parse_qs(url.query)
                 subject = ""
                 header = self.headers.get("Authorization", "")

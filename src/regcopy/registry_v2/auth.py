@@ -20,6 +20,7 @@ import httpx
 from regcopy.errors import AuthError, RegistryUnreachable
 from regcopy.registry_v2.credentials import Credentials
 from regcopy.registry_v2.headers import Challenge, parse_www_authenticate
+from regcopy.registry_v2.retry import RETRYABLE_STATUS, RetryPolicy
 
 # Tokens are renewed this long before their announced expiry, so a request
 # never leaves with a token that dies in flight.
@@ -50,9 +51,10 @@ class _Token:
 class Authenticator:
     """Produces the ``Authorization`` header for a request to one registry host."""
 
-    def __init__(self, host: str, credentials: Credentials | None) -> None:
+    def __init__(self, host: str, credentials: Credentials | None, retry: RetryPolicy | None = None) -> None:
         self.host = host
         self._credentials = credentials
+        self._retry = retry or RetryPolicy()
         self._challenge: Challenge | None = None
         self._tokens: dict[Scopes, _Token] = {}
         self._locks: dict[Scopes, anyio.Lock] = {}
@@ -100,6 +102,25 @@ class Authenticator:
         self._tokens.pop(scopes, None)
 
     async def _fetch_token(self, http: httpx.AsyncClient, scopes: Scopes) -> _Token:
+        """Ask the token service, retrying its outages (5xx, 429, network) like any other request."""
+        for attempt in range(self._retry.attempts):
+            try:
+                response = await self._request_token(http, scopes)
+            except httpx.TransportError as exc:
+                if attempt + 1 < self._retry.attempts:
+                    await anyio.sleep(self._retry.delay(attempt))
+                    continue
+                realm = self._challenge.realm if self._challenge else ""
+                raise RegistryUnreachable(
+                    f"token service of {self.host} at {httpx.URL(realm or '').host} unreachable: {type(exc).__name__}"
+                ) from None
+            if response.status_code in RETRYABLE_STATUS and attempt + 1 < self._retry.attempts:
+                await anyio.sleep(self._retry.delay(attempt))
+                continue
+            return self._token_from(response)
+        raise AssertionError("unreachable")
+
+    async def _request_token(self, http: httpx.AsyncClient, scopes: Scopes) -> httpx.Response:
         assert self._challenge is not None
         realm = self._challenge.realm
         if not realm:
@@ -107,29 +128,26 @@ class Authenticator:
         service = self._challenge.params.get("service")
         self.token_fetches += 1
         creds = self._credentials
-        try:
-            if creds and creds.identity_token:
-                form = {
-                    "grant_type": "refresh_token",
-                    "refresh_token": creds.password,
-                    "client_id": "regcopy",
-                    "scope": " ".join(scopes),
-                }
-                if service:
-                    form["service"] = service
-                response = await http.post(realm, data=form)
-            else:
-                params: list[tuple[str, str | int | float | bool | None]] = [("scope", s) for s in scopes]
-                if service:
-                    params.insert(0, ("service", service))
-                if creds:
-                    params.append(("account", creds.username))
-                headers = {"Authorization": creds.basic_header()} if creds else {}
-                response = await http.get(realm, params=params, headers=headers)
-        except httpx.TransportError as exc:
-            raise RegistryUnreachable(
-                f"token service of {self.host} at {httpx.URL(realm).host} unreachable: {type(exc).__name__}"
-            ) from None
+        if creds and creds.identity_token:
+            form = {
+                "grant_type": "refresh_token",
+                "refresh_token": creds.password,
+                "client_id": "regcopy",
+                "scope": " ".join(scopes),
+            }
+            if service:
+                form["service"] = service
+            return await http.post(realm, data=form)
+        params: list[tuple[str, str | int | float | bool | None]] = [("scope", s) for s in scopes]
+        if service:
+            params.insert(0, ("service", service))
+        if creds:
+            params.append(("account", creds.username))
+        headers = {"Authorization": creds.basic_header()} if creds else {}
+        return await http.get(realm, params=params, headers=headers)
+
+    def _token_from(self, response: httpx.Response) -> _Token:
+        creds = self._credentials
         if response.status_code in (401, 403):
             who = f"user {creds.username!r}" if creds else "anonymous access"
             raise AuthError(

@@ -102,7 +102,7 @@ class RegistryClient:
         self.insecure = insecure
         self.options = options or TransportOptions()
         self.retry = retry or RetryPolicy()
-        self.auth = Authenticator(host, credentials)
+        self.auth = Authenticator(host, credentials, self.retry)
         self.stats: Counter[str] = Counter()
         self._http: httpx.AsyncClient | None = None
         self._base = ""
@@ -305,8 +305,22 @@ class RegistryClient:
     # -- manifests ----------------------------------------------------------------------
 
     async def get_manifest(self, repository: str, reference: str) -> Manifest:
-        """Fetch a manifest's exact bytes, capped at 4 MiB, and verify its digest."""
+        """Fetch a manifest's exact bytes, capped at 4 MiB, and verify its digest.
+
+        A body cut short or corrupted on the way is fetched again (the request layer
+        only retries failures that happen before a response arrives).
+        """
         what = f"GET manifest {self.host}/{repository}:{reference}".replace(":sha256:", "@sha256:")
+        for attempt in range(self.retry.attempts):
+            try:
+                return await self._get_manifest_once(repository, reference, what)
+            except (RegistryUnreachable, DigestMismatch):
+                if attempt + 1 == self.retry.attempts:
+                    raise
+                await anyio.sleep(self.retry.delay(attempt))
+        raise AssertionError("unreachable")
+
+    async def _get_manifest_once(self, repository: str, reference: str, what: str) -> Manifest:
         response = await self._send(
             "GET",
             f"{repository}/manifests/{reference}",
@@ -338,7 +352,7 @@ class RegistryClient:
             expected = header if header.startswith("sha256:") else None
         algorithm = expected.split(":", 1)[0] if expected else "sha256"
         if algorithm not in hashlib.algorithms_available:
-            raise DigestMismatch(f"{what}: cannot verify digests of algorithm {algorithm!r}")
+            raise UnsupportedManifest(f"{what}: cannot verify digests of algorithm {algorithm!r}")
         computed = compute_digest(body, algorithm)
         if expected and computed != expected:
             raise DigestMismatch(f"{what}: content hashes to {computed}, registry said {expected}")
