@@ -19,6 +19,8 @@ from tests.servers.tokenserver import TokenServer
 
 USER, PASSWORD = "alice", "s3cret-Pa55w0rd-XYZ"
 
+pytest_plugins = ["tests.tencent.conftest"]
+
 
 @pytest.fixture(autouse=True)
 def _isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -71,6 +71,8 @@ class TencentCloudEmulator:
         self.calls: Counter[str] = Counter()
         self.requests: list[dict[str, Any]] = []
         self.token_servers: dict[str, TokenServer] = {}  # registry id -> its registry's token service
+        # action -> (arrived, release): a call of that action signals ``arrived`` and waits for ``release``
+        self.holds: dict[str, tuple[threading.Event, threading.Event]] = {}
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.port = int(self._server.server_address[1])
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -269,6 +271,10 @@ class TencentCloudEmulator:
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 action = headers.get("x-tc-action", "")
                 request_id = str(uuid.uuid4())
+                hold = emulator.holds.get(action)
+                if hold is not None:
+                    hold[0].set()
+                    hold[1].wait(timeout=60)
                 try:
                     emulator._verify(headers, body)
                     params = json.loads(body or b"{}")
