@@ -15,11 +15,11 @@ import pytest
 from regcopy import CopyContext, CopyOptions, CopyResult, RegistryPool, copy_image
 from tests.seed import Seeder
 from tests.servers.registry import RegistryServer
+from tests.servers.tencent import TencentWorld, start_world
 from tests.servers.tokenserver import TokenServer
+from tests.tencent.world import CCR_PASS, CCR_USER, SECRET_ID, SECRET_KEY, TCR_PASS, TCR_USER
 
 USER, PASSWORD = "alice", "s3cret-Pa55w0rd-XYZ"
-
-pytest_plugins = ["tests.tencent.conftest"]
 
 
 @pytest.fixture(autouse=True)
@@ -74,6 +74,16 @@ def token_server(tmp_path: Path) -> Iterator[TokenServer]:
 @pytest.fixture
 def token_registry(token_server: TokenServer, registry_factory: Callable[..., RegistryServer]) -> RegistryServer:
     return registry_factory(token_server.registry_auth())
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[TencentWorld]:
+    """An emulated Tencent Cloud: the API, a CCR registry and a TCR instance's registry."""
+    started = start_world(
+        tmp_path, keys={SECRET_ID: SECRET_KEY}, ccr_user=(CCR_USER, CCR_PASS), tcr_user=(TCR_USER, TCR_PASS)
+    )
+    yield started
+    started.stop()
 
 
 @pytest.fixture

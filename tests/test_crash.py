@@ -15,7 +15,7 @@ from tests.seed import Seeder
 from tests.servers.faultproxy import Fault, FaultProxy, SeenRequest
 from tests.servers.registry import RegistryServer
 from tests.servers.tencent import TencentWorld
-from tests.tencent.conftest import CCR_PASS, CCR_USER, TCR_PASS, TCR_USER, seed_ccr
+from tests.tencent.world import CCR_PASS, CCR_USER, TCR_PASS, TCR_USER, seed_ccr
 
 
 def start(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:

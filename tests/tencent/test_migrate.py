@@ -8,7 +8,7 @@ from pathlib import Path
 from tests.conftest import run_cli
 from tests.seed import fetch_manifest
 from tests.servers.tencent import CONFLICT, TencentWorld
-from tests.tencent.conftest import CCR_PASS, CCR_USER, SECRET_KEY, TCR_PASS, TCR_USER, seed_ccr
+from tests.tencent.world import CCR_PASS, CCR_USER, SECRET_KEY, TCR_PASS, TCR_USER, seed_ccr
 
 FINISHED_OK = (
     "################# Finished, 0 transfer jobs failed, 0 normal urlPair generate failed,"

@@ -12,7 +12,7 @@ from regcopy.tencent.api import APICredentials, TencentAPI
 from regcopy.tencent.migrate import keep_token_fresh
 from regcopy.tencent.provision import find_instance, instance_token
 from tests.servers.tencent import TencentWorld
-from tests.tencent.conftest import SECRET_ID, SECRET_KEY
+from tests.tencent.world import SECRET_ID, SECRET_KEY
 
 
 def test_token_is_renewed_and_used(world: TencentWorld) -> None:

@@ -1,16 +1,12 @@
-"""An emulated Tencent Cloud with a seeded CCR, for migrate tests."""
+"""Seeding the emulated Tencent Cloud for migrate tests: accounts, a CCR inventory, vendor-style arguments."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
-
-import pytest
 
 from tests.seed import Pushed, Seeder
-from tests.servers.tencent import CCRRepo, TencentWorld, start_world
+from tests.servers.tencent import CCRRepo, TencentWorld
 
 SECRET_ID, SECRET_KEY = "AKIDexampleSecretId0001", "exampleSecretKeyValue-0123456789"
 CCR_USER, CCR_PASS = "100012345678", "ccr-Pa55word!"
@@ -75,12 +71,3 @@ def seed_ccr(world: TencentWorld, layout: dict[str, int], *, multiarch: tuple[st
             minute += 1
     seeder.close()
     return seeded
-
-
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[TencentWorld]:
-    started = start_world(
-        tmp_path, keys={SECRET_ID: SECRET_KEY}, ccr_user=(CCR_USER, CCR_PASS), tcr_user=(TCR_USER, TCR_PASS)
-    )
-    yield started
-    started.stop()
