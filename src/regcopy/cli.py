@@ -107,6 +107,9 @@ CacheDirOpt = Annotated[
 ]
 NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Do not read or write the blob location cache.")]
 RetriesOpt = Annotated[int, typer.Option("--retries", help="Attempts per request for retryable errors.")]
+TimeoutOpt = Annotated[
+    float, typer.Option("--timeout", metavar="SECONDS", help="How long a network read may stall before it is retried.")
+]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress; only failures and the summary.")]
 
 
@@ -275,6 +278,7 @@ def sync_command(
     cache_dir: CacheDirOpt = None,
     no_cache: NoCacheOpt = False,
     retries: RetriesOpt = 5,
+    timeout: TimeoutOpt = 300.0,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = 0,
 ) -> None:
@@ -302,6 +306,7 @@ def sync_command(
             chunk_size=chunk_size,
             assume_immutable_tags=assume_immutable_tags,
             referrers=referrers,
+            timeout=timeout,
         )
         if retries < 1:
             raise ValueError("--retries must be at least 1")
@@ -521,6 +526,7 @@ def migrate_command(
     cache_dir: CacheDirOpt = None,
     no_cache: NoCacheOpt = False,
     retries: RetriesOpt = 5,
+    timeout: TimeoutOpt = 300.0,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = 0,
 ) -> None:
@@ -552,7 +558,9 @@ def migrate_command(
             ccr_endpoint=ccr_endpoint,
             tcr_endpoint=tcr_endpoint,
             api_endpoint=api_endpoint,
-            sync=SyncOptions(concurrency=concurrency, manifest_concurrency=manifest_concurrency, jobs_in_flight=jobs),
+            sync=SyncOptions(
+                concurrency=concurrency, manifest_concurrency=manifest_concurrency, jobs_in_flight=jobs, timeout=timeout
+            ),
         )
         previous = load_report(retry_failed) if retry_failed else None
     except ValidationError as exc:

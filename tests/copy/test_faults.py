@@ -8,6 +8,7 @@ completes the rest.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +30,7 @@ class Rig:
     config: Path
 
     def sync(self, *extra: str) -> tuple[int, str, str]:
-        done = run_cli("sync", str(self.config), "--no-cache", "--retries", "4", *extra)
+        done = run_cli("sync", str(self.config), "--no-cache", "--retries", "4", "--timeout", "2", *extra)
         return done.returncode, done.stdout, done.stderr
 
     def assert_identical(self, names: list[str] | None = None) -> None:
@@ -83,6 +84,7 @@ SOURCE_FAULTS = {
     "429 with Retry-After": lambda: Fault(manifest("GET"), respond=429, headers={"Retry-After": "1"}),
     "truncated body": lambda: Fault(manifest("GET"), cut_response_after=40),
     "flipped byte": lambda: Fault(blob_get, flip_response_byte=1_000),
+    "stalled response": lambda: Fault(blob_get, hold=threading.Event()),  # never answered: the read times out
 }
 DESTINATION_FAULTS = {
     "reset mid-body": lambda: Fault(lambda r: r.method == "PATCH", cut_request_after=50_000),
@@ -92,6 +94,7 @@ DESTINATION_FAULTS = {
     "429 with Retry-After": lambda: Fault(manifest("PUT"), respond=429, headers={"Retry-After": "1"}),
     "truncated body": lambda: Fault(lambda r: r.method == "PATCH", cut_request_after=10),
     "flipped byte": lambda: Fault(lambda r: r.method == "PATCH", flip_request_byte=1_000),
+    "stalled response": lambda: Fault(manifest("PUT"), hold=threading.Event()),
 }
 
 

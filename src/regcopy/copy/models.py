@@ -73,6 +73,7 @@ class SyncOptions(BaseModel):
     chunk_size: int | None = Field(default=None, ge=1024)
     mount: bool = True
     referrers: bool = False
+    timeout: float = Field(default=300.0, gt=0, description="seconds a network read may stall before a retry")
     assume_immutable_tags: bool = Field(
         default=False, description="skip destination tags that exist, comparing tag lists only"
     )

@@ -44,7 +44,7 @@ def make_context(
     pool = RegistryPool(
         credentials=credentials,
         insecure=insecure_hosts,
-        options=TransportOptions(max_connections=connections),
+        options=TransportOptions(max_connections=connections, read_timeout=options.timeout),
         retry=retry,
         api_concurrency=options.manifest_concurrency,
     )
