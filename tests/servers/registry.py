@@ -98,9 +98,10 @@ class RegistryServer:
             http["tls"] = {"certificate": str(self.tls[0]), "key": str(self.tls[1])}
         return json.dumps(config)  # JSON is YAML
 
-    def start(self) -> RegistryServer:
-        for _ in range(5):
-            self.port = free_port()
+    def start(self, *, keep_port: bool = False) -> RegistryServer:
+        """Start on a free port (or, with ``keep_port``, on the port it had before a stop)."""
+        for attempt in range(5):
+            self.port = self.port if keep_port and attempt == 0 and self.port else free_port()
             config_path = self.root / "config.yml"
             config_path.write_text(self._config())
             log = self.log_path.open("ab")
