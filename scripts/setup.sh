@@ -31,3 +31,6 @@ if [ ! -f "$stamp" ] || ! cmp -s requirements.lock "$stamp"; then
   cp requirements.lock "$stamp"
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check --no-build-isolation --no-deps -e .
+# Byte-compile regcopy's own modules: an editable install does not, and where
+# PYTHONDONTWRITEBYTECODE is set every start would compile them again.
+.venv/bin/python -m compileall -q src >/dev/null

@@ -15,8 +15,12 @@ import os
 import ssl
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
+
+from regcopy.registry_v2.connpool import LeanConnectionPool, lean_pool_supported
+from regcopy.registry_v2.netbackend import AsyncioBackend
 
 INSECURE_ENV = "REGCOPY_INSECURE_REGISTRIES"
 
@@ -75,6 +79,32 @@ def tls_failure_is_certificate(exc: BaseException) -> bool:
     return False
 
 
+def _proxies_configured() -> bool:
+    import urllib.request
+
+    return any(scheme in urllib.request.getproxies() for scheme in ("http", "https", "all"))
+
+
+class DirectTransport(httpx.AsyncHTTPTransport):
+    """httpx's transport for unproxied connections, on regcopy's lean pool and asyncio backend.
+
+    Per request, httpcore's stock pool and anyio backend cost more CPU than
+    everything else regcopy does for a small image (see ``connpool`` and
+    ``netbackend``); request handling, exceptions and streaming stay httpx's own.
+    """
+
+    def __init__(self, *, ssl_context: ssl.SSLContext, limits: httpx.Limits) -> None:
+        super().__init__(verify=ssl_context, limits=limits)
+        if lean_pool_supported():
+            self._pool = LeanConnectionPool(
+                ssl_context=ssl_context,
+                max_connections=limits.max_connections,
+                max_keepalive_connections=limits.max_keepalive_connections,
+                keepalive_expiry=limits.keepalive_expiry,
+                network_backend=AsyncioBackend(),
+            )
+
+
 def make_http_client(options: TransportOptions, *, verify: bool, trust_env: bool = True) -> httpx.AsyncClient:
     """Proxy variables are honoured except for loopback hosts, which a proxy could never reach."""
     limits = httpx.Limits(
@@ -83,11 +113,13 @@ def make_http_client(options: TransportOptions, *, verify: bool, trust_env: bool
         keepalive_expiry=30.0,
     )
     timeout = httpx.Timeout(options.read_timeout, connect=options.connect_timeout, pool=None)
-    return httpx.AsyncClient(
-        limits=limits,
-        timeout=timeout,
-        verify=verify,
-        follow_redirects=False,
-        headers={"User-Agent": options.user_agent},
-        trust_env=trust_env,
-    )
+    common: dict[str, Any] = {
+        "timeout": timeout,
+        "follow_redirects": False,
+        "headers": {"User-Agent": options.user_agent},
+        "trust_env": trust_env,
+    }
+    if trust_env and _proxies_configured():
+        return httpx.AsyncClient(limits=limits, verify=verify, **common)
+    ssl_context = httpx.create_ssl_context(verify=verify, trust_env=trust_env)
+    return httpx.AsyncClient(transport=DirectTransport(ssl_context=ssl_context, limits=limits), **common)
