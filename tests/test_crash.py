@@ -39,7 +39,7 @@ def kill_when(process: subprocess.Popen[bytes], arrived: threading.Event, releas
 def sync_rig(tmp_path: Path, src: RegistryServer, dst: RegistryServer) -> tuple[FaultProxy, Path]:
     seeder = Seeder(src.host)
     for i in range(3):
-        seeder.push_image(f"app{i}", "v1", layer_sizes=(300_000,))
+        seeder.push_image(f"app{i}", "v1", layer_sizes=(1_200_000,))  # large enough to be PATCHed
     seeder.push_index("multi", "v1", [("linux", "amd64", None), ("linux", "arm64", "v8"), ("linux", "arm", "v7")])
     seeder.close()
     proxy = FaultProxy(dst).start()

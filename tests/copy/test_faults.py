@@ -52,7 +52,8 @@ class Rig:
 @pytest.fixture
 def rig(tmp_path: Path, src_registry: RegistryServer, dst_registry: RegistryServer) -> Iterator[Rig]:
     seeder = Seeder(src_registry.host)
-    images = {f"app{i}:v1": seeder.push_image(f"app{i}", "v1", layer_sizes=(200_000, 3_000)) for i in range(3)}
+    # One layer large enough to be streamed in a PATCH, one small enough to travel in the final PUT.
+    images = {f"app{i}:v1": seeder.push_image(f"app{i}", "v1", layer_sizes=(1_200_000, 3_000)) for i in range(3)}
     images["multi:v1"] = seeder.push_index("multi", "v1", [("linux", "amd64", None), ("linux", "arm64", "v8")])[0]
     seeder.close()
     src, dst = FaultProxy(src_registry).start(), FaultProxy(dst_registry).start()
@@ -70,6 +71,11 @@ def rig(tmp_path: Path, src_registry: RegistryServer, dst_registry: RegistryServ
 
 def blob_get(r: SeenRequest) -> bool:
     return r.method == "GET" and "/blobs/sha256:" in r.path
+
+
+def small_blob_put(r: SeenRequest) -> bool:
+    """The final PUT of an upload that carries the whole (small) blob in its body."""
+    return r.method == "PUT" and "/blobs/uploads/" in r.path and int(r.headers.get("content-length", "0")) > 1_500
 
 
 def manifest(method: str) -> Callable[[SeenRequest], bool]:
@@ -94,6 +100,8 @@ DESTINATION_FAULTS = {
     "429 with Retry-After": lambda: Fault(manifest("PUT"), respond=429, headers={"Retry-After": "1"}),
     "truncated body": lambda: Fault(lambda r: r.method == "PATCH", cut_request_after=10),
     "flipped byte": lambda: Fault(lambda r: r.method == "PATCH", flip_request_byte=1_000),
+    "reset mid-body (small blob PUT)": lambda: Fault(small_blob_put, cut_request_after=1_000),
+    "flipped byte (small blob PUT)": lambda: Fault(small_blob_put, flip_request_byte=1_000),
     "stalled response": lambda: Fault(manifest("PUT"), hold=threading.Event()),
 }
 

@@ -539,7 +539,8 @@ class RegistryClient:
         session.offset = _range_end(response) or 0
         return session.offset
 
-    async def finish_upload(self, session: UploadSession, digest: str) -> None:
+    async def finish_upload(self, session: UploadSession, digest: str, body: bytes = b"") -> None:
+        """Commit the upload as ``digest``; ``body`` is the last (or, for a small blob, the only) data."""
         what = f"PUT blob {self.host}/{session.repository}@{digest}"
         url = httpx.URL(session.location).copy_merge_params({"digest": digest})
         response = await self._send(
@@ -547,9 +548,10 @@ class RegistryClient:
             str(url),
             scopes=self.push_scopes(session.repository),
             what=what,
-            content=b"",
+            content=body,
             headers={"Content-Type": "application/octet-stream"},
         )
+        self.stats["bytes_uploaded"] += len(body)
         if response.status_code not in (201, 204):
             error = await self._fail(response, what)
             # A retried PUT whose first attempt landed finds its session gone: the blob is there.
