@@ -15,7 +15,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -23,6 +22,8 @@ from pathlib import Path
 import yaml
 from tests.seed import Seeder, random_layer
 from tests.servers.registry import RegistryServer
+
+from benchmarks.linkproxy import LinkProxy
 
 MB = 1_000_000
 
@@ -158,14 +159,51 @@ def floor_command(src: str, dst: str, dataset: Dataset, work: Path, concurrency:
     return ["bash", "-c", f"xargs -P {concurrency} -n 2 bash -c '{script}' < {listing}"]
 
 
+def skopeo_copy_command(src: str, dst: str, dataset: Dataset, work: Path, concurrency: int) -> list[str]:
+    """``skopeo copy --all`` once per tag, ``concurrency`` copies at a time (skopeo has no bulk mode but sync)."""
+    listing = work / f"skopeo-copy-{dataset.name}.txt"
+    listing.write_text("".join(f"{repo}:{tag}\n" for repo, tags in sorted(dataset.tags.items()) for tag in tags))
+    script = (
+        "skopeo copy --all --src-tls-verify=false --dest-tls-verify=false -q"
+        f' "docker://{src}/$0" "docker://{dst}/$0" > /dev/null'
+    )
+    return ["bash", "-c", f"xargs -P {concurrency} -n 1 bash -c '{script}' < {listing}"]
+
+
 CONTENDERS = {
     "regcopy": Contender("regcopy", regcopy_command),
     "skopeo": Contender("skopeo", skopeo_command),
+    "skopeo-copy": Contender("skopeo-copy", skopeo_copy_command),
     "floor": Contender("floor", floor_command),
 }
 
 
 # -- measuring -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Link:
+    """Latency added each way (ms) and a bandwidth cap (MB/s) between the copier and both registries."""
+
+    latency_ms: float = 0.0
+    mbps: float | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.latency_ms > 0 or self.mbps is not None
+
+    def __str__(self) -> str:
+        if not self.active:
+            return "loopback"
+        return f"{self.latency_ms:g} ms each way" + (f", {self.mbps:g} MB/s" if self.mbps else "")
+
+    @classmethod
+    def parse(cls, text: str | None) -> Link:
+        """``20`` (ms each way) or ``20,100`` (ms each way, MB/s)."""
+        if not text:
+            return cls()
+        latency, _, mbps = text.partition(",")
+        return cls(float(latency), float(mbps) if mbps else None)
 
 
 @dataclass
@@ -178,33 +216,51 @@ class Run:
     peak_rss_mib: float
     bytes: int
     requests: int
+    tags: int
     ok: bool
 
 
-def measure(argv: list[str], env: dict[str, str]) -> tuple[float, float, float, int]:
-    """Wall seconds, CPU seconds and peak RSS (MiB) of ``argv`` and everything it waited for."""
-    begin = time.perf_counter()
-    process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    assert process.stderr is not None
-    errors = process.stderr.read()
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - begin
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        sys.stderr.write(errors.decode(errors="replace")[-2000:])
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, process.returncode
+def measure(argv: list[str], env: dict[str, str], work: Path) -> tuple[float, float, float, int]:
+    """Wall seconds, CPU seconds and peak RSS (MiB) of ``argv`` and everything it waited for (see rusage.py)."""
+    result, errors = work / "rusage.json", work / "stderr.txt"
+    with errors.open("wb") as stderr:
+        subprocess.run(
+            [sys.executable, "-m", "benchmarks.rusage", str(result), *argv], env=env, stderr=stderr, check=False
+        )
+    measured = json.loads(result.read_text())
+    if measured["code"] != 0:
+        sys.stderr.write(errors.read_text(errors="replace")[-2000:])
+    return measured["wall"], measured["cpu"], measured["rss_mib"], measured["code"]
 
 
 class Bench:
-    def __init__(self, root: Path) -> None:
+    """Two registries (optionally behind link proxies) and a work directory."""
+
+    def __init__(self, root: Path, link: Link = Link()) -> None:
         self.root = root
         self.src = RegistryServer(root, name="src").start()
         self.dst = RegistryServer(root, name="dst").start()
         self.work = root / "work"
         self.work.mkdir(exist_ok=True)
         self.env = {**os.environ, "REGCOPY_INSECURE_REGISTRIES": ""}
+        self.link = link
+        self.proxies: list[LinkProxy] = []
+        if link.active:
+            bandwidth = link.mbps * MB if link.mbps else None
+            for server in (self.src, self.dst):
+                proxy = LinkProxy("127.0.0.1", server.port, latency=link.latency_ms / 1000, bandwidth=bandwidth)
+                self.proxies.append(proxy.start())
+
+    @property
+    def hosts(self) -> tuple[str, str]:
+        """Where the contenders connect: the registries, or the proxies in front of them."""
+        if self.proxies:
+            return self.proxies[0].host, self.proxies[1].host
+        return self.src.host, self.dst.host
 
     def close(self) -> None:
+        for proxy in self.proxies:
+            proxy.stop()
         self.src.stop()
         self.dst.stop()
 
@@ -221,10 +277,13 @@ class Bench:
         finally:
             seeder.close()
 
-    def one(self, dataset: Dataset, scenario: str, contender: Contender, concurrency: int) -> Run:
-        argv = contender.command(self.src.host, self.dst.host, dataset, self.work, concurrency)
+    def one(
+        self, dataset: Dataset, scenario: str, contender: Contender, concurrency: int, extra: list[str] | None = None
+    ) -> Run:
+        src, dst = self.hosts
+        argv = contender.command(src, dst, dataset, self.work, concurrency) + (extra or [])
         before = len(self.src.requests()) + len(self.dst.requests())
-        wall, cpu, rss, code = measure(argv, self.env)
+        wall, cpu, rss, code = measure(argv, self.env, self.work)
         after = len(self.src.requests()) + len(self.dst.requests())
         moved = dataset.unique_bytes if scenario == "full" else 0
         return Run(
@@ -235,7 +294,8 @@ class Bench:
             round(cpu, 3),
             round(rss, 1),
             moved,
-            after - before - 2,
+            after - before - 2,  # each requests() call sends one marker request
+            dataset.tag_count,
             code == 0,
         )
 
@@ -247,6 +307,7 @@ def summarise(runs: list[Run]) -> list[dict[str, object]]:
     rows = []
     for (dataset, scenario, contender), group in groups.items():
         wall = statistics.median(r.wall for r in group)
+        requests = int(statistics.median(r.requests for r in group))
         rows.append(
             {
                 "dataset": dataset,
@@ -259,12 +320,13 @@ def summarise(runs: list[Run]) -> list[dict[str, object]]:
                 "peak_rss_mib": max(r.peak_rss_mib for r in group),
                 "mb": round(group[0].bytes / MB, 1),
                 "mb_per_s": round(group[0].bytes / MB / wall, 1) if group[0].bytes else None,
-                "requests": int(statistics.median(r.requests for r in group)),
+                "requests": requests,
+                "requests_per_tag": round(requests / group[0].tags, 2),
             }
         )
     for row in rows:
         peers = {r["contender"]: r for r in rows if (r["dataset"], r["scenario"]) == (row["dataset"], row["scenario"])}
-        for peer in ("floor", "skopeo"):
+        for peer in ("floor", "skopeo", "skopeo-copy"):
             if peer in peers and peer != row["contender"] and peers[peer]["wall_s"]:
                 row[f"vs_{peer}"] = round(float(row["wall_s"]) / float(peers[peer]["wall_s"]), 2)  # type: ignore[arg-type]
     return sorted(rows, key=lambda r: (str(r["dataset"]), str(r["scenario"]), str(r["contender"])))
@@ -273,23 +335,41 @@ def summarise(runs: list[Run]) -> list[dict[str, object]]:
 def markdown(rows: list[dict[str, object]]) -> str:
     head = (
         "| dataset | scenario | contender | runs | median wall (s) | CPU (s) | peak RSS (MiB) | MB | MB/s "
-        "| requests | x floor | x skopeo |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+        "| requests (per tag) | x floor | x skopeo sync | x skopeo copy |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
     )
     lines = []
     for r in rows:
         lines.append(
             f"| {r['dataset']} | {r['scenario']} | {r['contender']}{'' if r['ok'] else ' (FAILED)'} | {r['runs']}"
             f" | {r['wall_s']} | {r['cpu_s']} | {r['peak_rss_mib']} | {r['mb']} | {r['mb_per_s'] or '—'}"
-            f" | {r['requests']} | {r.get('vs_floor', '—')} | {r.get('vs_skopeo', '—')} |"
+            f" | {r['requests']} ({r['requests_per_tag']}) | {r.get('vs_floor', '—')} | {r.get('vs_skopeo', '—')}"
+            f" | {r.get('vs_skopeo-copy', '—')} |"
         )
     return head + "\n".join(lines) + "\n"
 
 
-def run(datasets: list[str], contenders: list[str], repeat: int, concurrency: int, out: Path | None) -> int:
+def machine() -> dict[str, object]:
+    cpuinfo = Path("/proc/cpuinfo")
+    lines = cpuinfo.read_text().splitlines() if cpuinfo.exists() else []
+    model = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), "")
+    skopeo = subprocess.run(["skopeo", "--version"], capture_output=True, text=True, check=False).stdout.strip()
+    return {"cpus": os.cpu_count(), "cpu": model, "python": sys.version.split()[0], "skopeo": skopeo}
+
+
+def run(
+    datasets: list[str],
+    contenders: list[str],
+    repeat: int,
+    concurrency: int,
+    out: Path | None,
+    link: Link = Link(),
+    scenarios: tuple[str, ...] = ("full", "noop"),
+) -> int:
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="regcopy-bench-") as tmp:
-        bench = Bench(Path(tmp))
+        bench = Bench(Path(tmp), link)
         try:
             seeded = bench.seed(datasets)
             runs: list[Run] = []
@@ -299,20 +379,22 @@ def run(datasets: list[str], contenders: list[str], repeat: int, concurrency: in
                         contender = CONTENDERS[name]
                         bench.empty_destination()
                         runs.append(bench.one(dataset, "full", contender, concurrency))
-                        if name != "floor":  # the floor has no notion of "already there"
+                        if "noop" in scenarios and name != "floor":  # the floor has no notion of "already there"
                             runs.append(bench.one(dataset, "noop", contender, concurrency))
                         print(f"{dataset.name}: {name} done", file=sys.stderr, flush=True)
         finally:
             bench.close()
     rows = summarise(runs)
     table = markdown(rows)
+    print(f"link: {link}; concurrency {concurrency}; {repeat} runs each, alternating\n")
     print(table)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(
             json.dumps(
                 {
-                    "machine": {"cpus": os.cpu_count()},
+                    "machine": machine(),
+                    "link": str(link),
                     "concurrency": concurrency,
                     "rows": rows,
                     "runs": [asdict(r) for r in runs],
@@ -321,3 +403,82 @@ def run(datasets: list[str], contenders: list[str], repeat: int, concurrency: in
             )
         )
     return 0 if all(r["ok"] for r in rows) else 1
+
+
+def tune(
+    dataset_name: str,
+    concurrencies: list[int],
+    buffers: list[int],
+    repeat: int,
+    link: Link,
+    plot: Path | None,
+) -> int:
+    """Sweep regcopy's blob concurrency and read-ahead buffer on one dataset; print the best settings."""
+    import tempfile
+
+    results: dict[tuple[int, int], list[float]] = {}
+    with tempfile.TemporaryDirectory(prefix="regcopy-tune-") as tmp:
+        bench = Bench(Path(tmp), link)
+        try:
+            (dataset,) = bench.seed([dataset_name])
+            for _ in range(repeat):
+                for buffer in buffers:
+                    for concurrency in concurrencies:
+                        bench.empty_destination()
+                        extra = ["--jobs", str(max(concurrency, 8)), "--read-buffer", str(buffer)]
+                        result = bench.one(dataset, "full", CONTENDERS["regcopy"], concurrency, extra)
+                        if not result.ok:
+                            return 1
+                        results.setdefault((buffer, concurrency), []).append(result.wall)
+                        print(f"buffer {buffer} concurrency {concurrency}: {result.wall:.2f}s", file=sys.stderr)
+        finally:
+            bench.close()
+    throughput = {key: dataset.unique_bytes / MB / statistics.median(walls) for key, walls in results.items()}
+    (best_buffer, best_concurrency), best = max(throughput.items(), key=lambda item: item[1])
+    # The smallest concurrency within 5% of the best: more buys nothing but load on the registries.
+    enough = min(c for (b, c), mbps in throughput.items() if b == best_buffer and mbps >= 0.95 * best)
+    print(f"dataset {dataset_name} ({dataset.unique_bytes / MB:.0f} MB, {dataset.tag_count} tags), link: {link}")
+    print("| read buffer | " + " | ".join(f"-j {c}" for c in concurrencies) + " |")
+    print("|---|" + "---|" * len(concurrencies))
+    for buffer in buffers:
+        cells = " | ".join(f"{throughput[(buffer, c)]:.1f}" for c in concurrencies)
+        print(f"| {buffer // 1024} KiB | {cells} |")
+    print(
+        f"\nbest: {best:.1f} MB/s at --concurrency {best_concurrency} --read-buffer {best_buffer};"
+        f" use --concurrency {enough} --read-buffer {best_buffer} on this machine and link"
+    )
+    if plot is not None:
+        draw(plot, throughput, concurrencies, buffers, f"{dataset_name}, {link}")
+    return 0
+
+
+def draw(
+    path: Path, throughput: dict[tuple[int, int], float], concurrencies: list[int], buffers: list[int], title: str
+) -> None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("no plot: matplotlib is missing (bash scripts/bench.sh installs it)", file=sys.stderr)
+        return
+    figure, axes = plt.subplots(figsize=(7, 4.2), dpi=110)
+    for buffer in buffers:
+        axes.plot(
+            concurrencies,
+            [throughput[(buffer, c)] for c in concurrencies],
+            marker="o",
+            label=f"read buffer {buffer // 1024} KiB",
+        )
+    axes.set_xscale("log", base=2)
+    axes.set_xticks(concurrencies, [str(c) for c in concurrencies])
+    axes.set_xlabel("blobs in flight (--concurrency)")
+    axes.set_ylabel("MB/s (unique bytes / wall time)")
+    axes.set_title(f"regcopy sync throughput: {title}")
+    axes.grid(True, alpha=0.3)
+    axes.legend()
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path)
+    print(f"plot written to {path}", file=sys.stderr)

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
+
+import pytest
 
 from tests.conftest import PASSWORD, USER, run_cli
 from tests.seed import fetch_manifest
@@ -115,6 +119,25 @@ def test_unreachable_registry() -> None:
     done = run_cli("copy", f"127.0.0.1:{port}/ns/app:v1", f"127.0.0.1:{port}/ns/other:v1")
     assert done.returncode == 1
     assert_one_line_error(done.stderr, f"cannot reach registry 127.0.0.1:{port}")
+
+
+def test_unknown_host_name() -> None:
+    """Inside a network namespace of its own (only loopback), so the name lookup reaches no one."""
+    probe = subprocess.run(["unshare", "--net", "true"], capture_output=True, check=False)
+    if probe.returncode != 0:
+        pytest.skip("needs root to create a network namespace (CI runs as root)")
+    command = " ".join(
+        [sys.executable, "-m", "regcopy.cli", "copy", "127.0.0.1:9/ns/app:v1", "no-such-registry.invalid/ns/app:v1"]
+    )
+    done = subprocess.run(
+        ["unshare", "--net", "sh", "-c", f"ip link set lo up && exec {command}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr
+    assert_one_line_error(done.stderr, "cannot reach registry no-such-registry.invalid: host name not found")
 
 
 def test_missing_tag(src_registry: RegistryServer, dst_registry: RegistryServer) -> None:

@@ -110,6 +110,14 @@ RetriesOpt = Annotated[int, typer.Option("--retries", help="Attempts per request
 TimeoutOpt = Annotated[
     float, typer.Option("--timeout", metavar="SECONDS", help="How long a network read may stall before it is retried.")
 ]
+ReadBufferOpt = Annotated[
+    int,
+    typer.Option(
+        "--read-buffer",
+        metavar="BYTES",
+        help="How far each connection reads ahead of the upload (see python -m benchmarks tune).",
+    ),
+]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress; only failures and the summary.")]
 
 
@@ -279,6 +287,7 @@ def sync_command(
     no_cache: NoCacheOpt = False,
     retries: RetriesOpt = 5,
     timeout: TimeoutOpt = 300.0,
+    read_buffer: ReadBufferOpt = 1024 * 1024,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = 0,
 ) -> None:
@@ -307,6 +316,7 @@ def sync_command(
             assume_immutable_tags=assume_immutable_tags,
             referrers=referrers,
             timeout=timeout,
+            read_buffer=read_buffer,
         )
         if retries < 1:
             raise ValueError("--retries must be at least 1")
@@ -527,6 +537,7 @@ def migrate_command(
     no_cache: NoCacheOpt = False,
     retries: RetriesOpt = 5,
     timeout: TimeoutOpt = 300.0,
+    read_buffer: ReadBufferOpt = 1024 * 1024,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = 0,
 ) -> None:
@@ -559,7 +570,11 @@ def migrate_command(
             tcr_endpoint=tcr_endpoint,
             api_endpoint=api_endpoint,
             sync=SyncOptions(
-                concurrency=concurrency, manifest_concurrency=manifest_concurrency, jobs_in_flight=jobs, timeout=timeout
+                concurrency=concurrency,
+                manifest_concurrency=manifest_concurrency,
+                jobs_in_flight=jobs,
+                timeout=timeout,
+                read_buffer=read_buffer,
             ),
         )
         previous = load_report(retry_failed) if retry_failed else None

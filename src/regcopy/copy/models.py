@@ -74,6 +74,9 @@ class SyncOptions(BaseModel):
     mount: bool = True
     referrers: bool = False
     timeout: float = Field(default=300.0, gt=0, description="seconds a network read may stall before a retry")
+    read_buffer: int = Field(
+        default=1024 * 1024, ge=64 * 1024, le=256 * 1024 * 1024, description="bytes read ahead per connection"
+    )
     assume_immutable_tags: bool = Field(
         default=False, description="skip destination tags that exist, comparing tag lists only"
     )

@@ -44,7 +44,9 @@ def make_context(
     pool = RegistryPool(
         credentials=credentials,
         insecure=insecure_hosts,
-        options=TransportOptions(max_connections=connections, read_timeout=options.timeout),
+        options=TransportOptions(
+            max_connections=connections, read_timeout=options.timeout, read_buffer=options.read_buffer
+        ),
         retry=retry,
         api_concurrency=options.manifest_concurrency,
     )

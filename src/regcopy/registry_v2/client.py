@@ -9,6 +9,7 @@ object storage are followed without ``Authorization``).
 from __future__ import annotations
 
 import hashlib
+import socket
 import time
 from collections import Counter
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
@@ -67,6 +68,11 @@ def compute_digest(data: bytes, algorithm: str = "sha256") -> str:
 def _describe_transport_error(exc: httpx.TransportError) -> str:
     if isinstance(exc, httpx.TimeoutException):
         return "timed out"
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, socket.gaierror):
+            return f"host name not found ({cause.strerror or cause})"
+        cause = cause.__cause__ or cause.__context__
     if isinstance(exc, httpx.ConnectError):
         return f"connection failed ({exc})" if str(exc) else "connection failed"
     return f"{type(exc).__name__}" + (f" ({exc})" if str(exc) else "")

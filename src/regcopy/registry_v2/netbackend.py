@@ -23,10 +23,9 @@ from typing import Any
 
 import httpcore
 
-# Stop reading from the socket once this much is buffered and unread (backpressure
-# when the consumer, say an upload, is slower than the producer), resume below the low mark.
-_HIGH_WATER = 1024 * 1024
-_LOW_WATER = 256 * 1024
+# By default, stop reading from the socket once this much is buffered and unread (backpressure
+# when the consumer, say an upload, is slower than the producer); resume below a quarter of it.
+DEFAULT_READ_BUFFER = 1024 * 1024
 # Reads served from the buffer without suspending yield to the loop every so often,
 # so that one fast blob stream cannot starve the small requests of other jobs.
 _YIELD_EVERY = 16
@@ -37,7 +36,8 @@ SocketOption = tuple[int, int, int] | tuple[int, int, bytes | bytearray] | tuple
 class _StreamProtocol(asyncio.Protocol):
     """Buffers what the transport delivers and wakes the one reader or writer waiting."""
 
-    def __init__(self) -> None:
+    def __init__(self, read_buffer: int = DEFAULT_READ_BUFFER) -> None:
+        self.high_water, self.low_water = read_buffer, read_buffer // 4
         self.transport: asyncio.Transport | None = None
         self.chunks: deque[bytes] = deque()
         self.buffered = 0
@@ -55,7 +55,7 @@ class _StreamProtocol(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self.chunks.append(data)
         self.buffered += len(data)
-        if self.buffered > _HIGH_WATER and not self.paused_reading and self.transport is not None:
+        if self.buffered > self.high_water and not self.paused_reading and self.transport is not None:
             self.paused_reading = True
             self.transport.pause_reading()
         self._wake_reader()
@@ -92,7 +92,7 @@ class _StreamProtocol(asyncio.Protocol):
             self.chunks.appendleft(chunk[max_bytes:])
             chunk = chunk[:max_bytes]
         self.buffered -= len(chunk)
-        if self.paused_reading and self.buffered < _LOW_WATER and self.transport is not None:
+        if self.paused_reading and self.buffered < self.low_water and self.transport is not None:
             self.paused_reading = False
             self.transport.resume_reading()
         return chunk
@@ -216,8 +216,9 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
 class AsyncioBackend(httpcore.AsyncNetworkBackend):
     """TCP over asyncio protocols when the loop is asyncio; httpcore's default backend otherwise."""
 
-    def __init__(self) -> None:
+    def __init__(self, read_buffer: int = DEFAULT_READ_BUFFER) -> None:
         self._fallback = httpcore.AnyIOBackend()
+        self._read_buffer = read_buffer
 
     @staticmethod
     def _on_asyncio() -> bool:
@@ -242,7 +243,7 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
                 host, port, timeout=timeout, local_address=local_address, socket_options=socket_options
             )
         loop = asyncio.get_running_loop()
-        protocol = _StreamProtocol()
+        protocol = _StreamProtocol(self._read_buffer)
         try:
             await asyncio.wait_for(
                 loop.create_connection(

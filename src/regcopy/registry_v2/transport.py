@@ -32,6 +32,9 @@ class TransportOptions:
     max_connections: int = 32
     connect_timeout: float = 30.0
     read_timeout: float = 300.0
+    # How far a connection reads ahead of its consumer before it stops reading the socket
+    # (asyncio backend only); tuned by ``python -m benchmarks tune``.
+    read_buffer: int = 1024 * 1024
     user_agent: str = "regcopy"
 
 
@@ -93,7 +96,7 @@ class DirectTransport(httpx.AsyncHTTPTransport):
     ``netbackend``); request handling, exceptions and streaming stay httpx's own.
     """
 
-    def __init__(self, *, ssl_context: ssl.SSLContext, limits: httpx.Limits) -> None:
+    def __init__(self, *, ssl_context: ssl.SSLContext, limits: httpx.Limits, read_buffer: int) -> None:
         super().__init__(verify=ssl_context, limits=limits)
         if lean_pool_supported():
             self._pool = LeanConnectionPool(
@@ -101,7 +104,7 @@ class DirectTransport(httpx.AsyncHTTPTransport):
                 max_connections=limits.max_connections,
                 max_keepalive_connections=limits.max_keepalive_connections,
                 keepalive_expiry=limits.keepalive_expiry,
-                network_backend=AsyncioBackend(),
+                network_backend=AsyncioBackend(read_buffer=read_buffer),
             )
 
 
@@ -122,4 +125,5 @@ def make_http_client(options: TransportOptions, *, verify: bool, trust_env: bool
     if trust_env and _proxies_configured():
         return httpx.AsyncClient(limits=limits, verify=verify, **common)
     ssl_context = httpx.create_ssl_context(verify=verify, trust_env=trust_env)
-    return httpx.AsyncClient(transport=DirectTransport(ssl_context=ssl_context, limits=limits), **common)
+    transport = DirectTransport(ssl_context=ssl_context, limits=limits, read_buffer=options.read_buffer)
+    return httpx.AsyncClient(transport=transport, **common)
