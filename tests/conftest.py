@@ -100,13 +100,14 @@ def seeder_for() -> Iterator[Callable[..., Seeder]]:
         seeder.close()
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """Run the real ``regcopy`` entry point in a subprocess, as a user would."""
+def run_cli(*args: str, env: dict[str, str] | None = None, input: str = "") -> subprocess.CompletedProcess[str]:
+    """Run the real ``regcopy`` entry point in a subprocess, as a user would (stdin: ``input``)."""
     full_env = {**os.environ, **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "regcopy.cli", *args],
         capture_output=True,
         text=True,
+        input=input,
         env=full_env,
         timeout=300,
         check=False,

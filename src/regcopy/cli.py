@@ -676,6 +676,143 @@ def _print_migration_plan(migration: object, comparison: object) -> None:
     _print_dry_run(comparison)
 
 
+@app.command("rewrite")
+def rewrite_command(
+    paths: Annotated[list[Path], typer.Argument(help="Files or directories (*.yaml, *.yml below them).")],
+    report: Annotated[
+        list[Path] | None,
+        typer.Option("--report", metavar="FILE.json", help="A migrate or sync report: what it copied is migrated."),
+    ] = None,
+    mapping: Annotated[
+        list[Path] | None,
+        typer.Option("--map", metavar="FILE", help="YAML/JSON of 'source: destination' references (repeatable)."),
+    ] = None,
+    from_prefix: Annotated[
+        list[str] | None,
+        typer.Option("--from", metavar="HOST[/PREFIX]", help="Rewrite references under this prefix ..."),
+    ] = None,
+    to_prefix: Annotated[
+        list[str] | None, typer.Option("--to", metavar="HOST[/PREFIX]", help="... to this one (pairs with --from).")
+    ] = None,
+    verify: Annotated[
+        bool, typer.Option("--verify", help="Count a reference as migrated when the destination has it (HEAD).")
+    ] = False,
+    pin_digest: Annotated[bool, typer.Option("--pin-digest", help="Write repo:tag@sha256:... references.")] = False,
+    pull_secret: Annotated[
+        str | None,
+        typer.Option("--pull-secret", metavar="NAME", help="Replace qcloudregistrykey in imagePullSecrets by NAME."),
+    ] = None,
+    replace_secret: Annotated[
+        list[str] | None,
+        typer.Option("--replace-secret", metavar="NAME", help="Also replace this secret name (repeatable)."),
+    ] = None,
+    check: Annotated[
+        bool, typer.Option("--check", help="Exit 1 and print the diff when any file would change (for CI).")
+    ] = False,
+    in_place: Annotated[bool, typer.Option("--in-place", help="Write the changes into the files.")] = False,
+    out: Annotated[
+        Path | None, typer.Option("--out", metavar="DIR", help="Write rewritten copies of every file under DIR.")
+    ] = None,
+    insecure_registry: InsecureOpt = None,
+    dest_creds: Annotated[
+        str | None,
+        typer.Option("--dest-creds", metavar="USER:PASS", help="Login for --verify (env REGCOPY_DEST_CREDS)."),
+    ] = None,
+    verbose: VerboseOpt = 0,
+) -> None:
+    """Point workloads at the migrated images: only references known to be migrated are rewritten."""
+    _setup_logging(verbose)
+    from regcopy.errors import RegcopyError
+    from regcopy.registry_v2 import Credentials, RegistryPool
+    from regcopy.rewrite.edit import DEFAULT_OLD_SECRETS, Options
+    from regcopy.rewrite.mapping import Prefix, Resolver, load_index
+    from regcopy.rewrite.run import rewrite
+
+    froms, tos = from_prefix or [], to_prefix or []
+    if len(froms) != len(tos):
+        _fail("--from and --to come in pairs: give as many of one as of the other", EXIT_USAGE)
+    if not (report or mapping or froms):
+        _fail("nothing says what was migrated: give --report, --map, or --from/--to (with --verify)", EXIT_USAGE)
+    if in_place and out is not None:
+        _fail("give either --in-place or --out, not both", EXIT_USAGE)
+    try:
+        rules = [(Prefix.parse(f, "--from"), Prefix.parse(t, "--to")) for f, t in zip(froms, tos, strict=True)]
+        resolver = Resolver(load_index(report or [], mapping or []), rules)
+    except RegcopyError as exc:
+        _fail(str(exc), EXIT_USAGE)
+    options = Options(
+        pin_digest=pin_digest,
+        verify=verify,
+        pull_secret=pull_secret,
+        replace_secrets=(*DEFAULT_OLD_SECRETS, *(replace_secret or [])),
+    )
+    creds = _credentials("--dest-creds", dest_creds, "REGCOPY_DEST_CREDS")
+
+    async def run() -> object:
+        targets = {to.registry for _, to in rules}
+        credentials = {h: creds for h in targets} if isinstance(creds, Credentials) else {}
+        pool = RegistryPool(credentials=credentials, insecure=insecure_registry or ())
+        try:
+            return await rewrite(paths, resolver, options, pool)
+        finally:
+            await pool.aclose()
+
+    results = _run(run)
+    assert isinstance(results, list)
+    _emit_rewrite(results, paths, check=check, in_place=in_place, out=out)
+
+
+def _emit_rewrite(results: list[object], roots: list[Path], *, check: bool, in_place: bool, out: Path | None) -> None:
+    from regcopy.rewrite.edit import FileResult
+    from regcopy.rewrite.run import unified_diff, write_results
+
+    files = [r for r in results if isinstance(r, FileResult)]
+    for result in files:
+        for note in result.notes:
+            typer.echo(f"note: {note}", err=True)
+        for line, reference, why in result.not_migrated:
+            typer.echo(f"not migrated: {result.path}:{line}: {reference} ({why})", err=True)
+        if check or (not in_place and out is None):
+            typer.echo(unified_diff(result), nl=False)
+    if not check:
+        write_results(files, roots, in_place=in_place, out=out)
+    changed = sum(1 for r in files if r.new != r.old)
+    typer.echo(
+        f"rewrite: {sum(len(r.changes) for r in files)} references rewritten in {changed} of {len(files)} files,"
+        f" {sum(len(r.secrets_replaced) for r in files)} pull secrets replaced,"
+        f" {sum(len(r.not_migrated) for r in files)} not migrated"
+        + (" (nothing written: --check)" if check else "" if in_place or out else " (diff only; --in-place to write)"),
+        err=True,
+    )
+    if check and changed:
+        raise typer.Exit(EXIT_FAILED)
+
+
+@app.command("pull-secret")
+def pull_secret_command(
+    registry: Annotated[str, typer.Option("--registry", metavar="HOST", help="e.g. myinstance.tencentcloudcr.com")],
+    username: Annotated[str, typer.Option("--username", help="Registry login name.")],
+    name: Annotated[str, typer.Option("--name", help="Name of the Secret.")] = "tcr-pull-secret",
+    namespace: Annotated[str | None, typer.Option("--namespace", help="Kubernetes namespace of the Secret.")] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+) -> None:
+    """Print a kubernetes.io/dockerconfigjson Secret; the password comes from REGCOPY_PULL_PASSWORD or stdin."""
+    from regcopy.errors import RegcopyError
+    from regcopy.rewrite.pullsecret import secret_manifest
+
+    password = os.environ.get("REGCOPY_PULL_PASSWORD")
+    if password_stdin or not password:
+        if sys.stdin.isatty() and not password_stdin:
+            _fail("no password: set REGCOPY_PULL_PASSWORD or pipe it in with --password-stdin", EXIT_USAGE)
+        password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        typer.echo(secret_manifest(registry, username, password, name=name, namespace=namespace), nl=False)
+    except RegcopyError as exc:
+        _fail(str(exc), EXIT_USAGE)
+
+
 @app.command("version")
 def version_command() -> None:
     """Print the version."""

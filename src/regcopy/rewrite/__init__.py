@@ -1,0 +1,1 @@
+"""Rewriting workloads to the migrated images: Kubernetes YAML, Helm values, docker-compose files."""
