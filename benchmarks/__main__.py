@@ -47,6 +47,12 @@ def main() -> int:
     sweep.add_argument("--link", default=None, metavar="MS[,MBPS]", help=link_help)
     sweep.add_argument("--plot", type=Path, default=None, help="write a PNG of throughput against concurrency")
 
+    commands.add_parser("plan", help="expected wall time of a sharded migration (python -m benchmarks plan --help)")
+
+    if len(sys.argv) > 1 and sys.argv[1] == "plan":
+        from benchmarks.planning import main as plan_main
+
+        return plan_main(sys.argv[2:])
     args = parser.parse_args()
     if args.command == "tune":
         return tune(args.dataset, args.concurrency, args.read_buffer, args.repeat, Link.parse(args.link), args.plot)

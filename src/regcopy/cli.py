@@ -7,9 +7,12 @@ import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
 import typer
+
+if TYPE_CHECKING:
+    from regcopy.registry_v2 import Credentials
 
 app = typer.Typer(
     name="regcopy",
@@ -94,6 +97,14 @@ InsecureOpt = Annotated[
     ),
 ]
 VerboseOpt = Annotated[int, typer.Option("--verbose", "-v", count=True, help="More logging (-vv for debug).")]
+ShardOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--shard",
+        metavar="I/N|auto",
+        help="Only shard I of N (0-based), split by destination repository; auto: from an Indexed Job's environment.",
+    ),
+]
 ReportOpt = Annotated[Path | None, typer.Option("--report", metavar="FILE.json", help="Write every job's outcome.")]
 RetryFailedOpt = Annotated[
     Path | None, typer.Option("--retry-failed", metavar="FILE.json", help="Rerun only the failures of a report.")
@@ -263,6 +274,7 @@ def sync_command(
     ] = None,
     report: ReportOpt = None,
     retry_failed: RetryFailedOpt = None,
+    shard: ShardOpt = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print what would be copied or skipped; write nothing.")
     ] = False,
@@ -298,6 +310,7 @@ def sync_command(
     from regcopy.copy.blobcache import BlobCache
     from regcopy.copy.config import SyncConfig
     from regcopy.copy.models import SyncOptions, SyncReport
+    from regcopy.copy.shard import Shard
     from regcopy.copy.sync import load_report, make_context, plan_for, plan_retry
     from regcopy.copy.verify import VerifyReport
     from regcopy.errors import RegcopyError
@@ -322,6 +335,7 @@ def sync_command(
             raise ValueError("--retries must be at least 1")
         parsed = _read_config(config, images, auth, registry, namespace)
         previous = load_report(retry_failed) if retry_failed else None
+        part = Shard.parse(shard) if shard else None
     except ValidationError as exc:
         first = exc.errors()[0]
         _fail(f"invalid --{str(first['loc'][0]).replace('_', '-')}: {first['msg']}", EXIT_USAGE)
@@ -341,12 +355,15 @@ def sync_command(
             parsed, options, insecure=insecure_registry or (), retry=RetryPolicy(attempts=retries), cache=cache
         )
         try:
-            plan = await (plan_retry(previous, context) if previous else plan_for(parsed, context))  # type: ignore[arg-type]
+            plan = await (plan_retry(previous, context, part) if previous else plan_for(parsed, context, part))  # type: ignore[arg-type]
             if dry_run:
                 return await verify_plan(plan, context, options.manifest_concurrency)
-            return await with_progress(
+            report = await with_progress(
                 lambda on_event: run_plan(plan, options, context=context, on_event=on_event), quiet=quiet
             )
+            if part is not None:
+                report.workflow["shard"] = str(part)
+            return report
         finally:
             await context.aclose()
 
@@ -423,7 +440,8 @@ def verify_command(
         from regcopy.copy.models import SyncReport
 
         config = None if isinstance(source, SyncReport) else source
-        context = make_context(config, insecure=insecure_registry or ())
+        logins = _migrate_logins(source) if isinstance(source, SyncReport) else {}
+        context = make_context(config, insecure=insecure_registry or (), credentials=logins)
         try:
             if isinstance(source, SyncReport):
                 plan = Plan([CopyJob(parse_reference(j.source), parse_reference(j.destination)) for j in source.jobs])
@@ -454,6 +472,21 @@ def verify_command(
         )
     if not result.ok:
         raise typer.Exit(EXIT_FAILED)
+
+
+def _migrate_logins(report: object) -> dict[str, Credentials]:
+    """For a migrate report: REGCOPY_CCR_AUTH / REGCOPY_TCR_AUTH for the registries it names, as migrate uses them."""
+    from regcopy.copy.models import SyncReport
+    from regcopy.registry_v2 import Credentials
+
+    assert isinstance(report, SyncReport)
+    logins = {}
+    for side in ("ccr", "tcr"):
+        host = report.workflow.get(f"{side}_registry")
+        creds = _credentials(f"--{side}-auth", None, f"REGCOPY_{side.upper()}_AUTH")
+        if isinstance(host, str) and isinstance(creds, Credentials):
+            logins[host] = creds
+    return logins
 
 
 def _secret(flag: str, value: str | None, envs: tuple[str, ...], on_argv: list[str]) -> str | None:
@@ -526,6 +559,14 @@ def migrate_command(
     ] = None,
     report: ReportOpt = None,
     retry_failed: RetryFailedOpt = None,
+    shard: ShardOpt = None,
+    provision_only: Annotated[
+        bool,
+        typer.Option("--provision-only", help="Create every namespace and repository in TCR, copy nothing."),
+    ] = False,
+    skip_provision: Annotated[
+        bool, typer.Option("--skip-provision", help="Create nothing through the API (done by --provision-only).")
+    ] = False,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what would be created and copied; change nothing.")
     ] = False,
@@ -556,6 +597,8 @@ def migrate_command(
 
     if tag_num < 0:
         _fail(f"invalid --tag-num {tag_num}: use 0 for all tags or a positive number", EXIT_USAGE)
+    if provision_only and skip_provision:
+        _fail("give either --provision-only or --skip-provision, not both", EXIT_USAGE)
     try:
         options = MigrateOptions(
             tcr_name=tcr_name,
@@ -569,6 +612,8 @@ def migrate_command(
             ccr_endpoint=ccr_endpoint,
             tcr_endpoint=tcr_endpoint,
             api_endpoint=api_endpoint,
+            shard=shard,
+            provision="only" if provision_only else "skip" if skip_provision else "yes",
             sync=SyncOptions(
                 concurrency=concurrency,
                 manifest_concurrency=manifest_concurrency,
@@ -578,6 +623,7 @@ def migrate_command(
             ),
         )
         previous = load_report(retry_failed) if retry_failed else None
+        options.parsed_shard()
     except ValidationError as exc:
         first = exc.errors()[0]
         _fail(f"invalid --{str(first['loc'][-1]).replace('_', '-')}: {first['msg']}", EXIT_USAGE)
@@ -674,6 +720,37 @@ def _print_migration_plan(migration: object, comparison: object) -> None:
     for failure in migration.inventory.tag_failures + migration.inventory.list_failures:
         typer.echo(f"cannot list {failure.what}: {failure.error}")
     _print_dry_run(comparison)
+
+
+report_app = typer.Typer(help="Work with --report files.", no_args_is_help=True)
+app.add_typer(report_app, name="report")
+
+
+@report_app.command("merge")
+def report_merge_command(
+    reports: Annotated[list[Path], typer.Argument(help="Reports of shards or runs (sync or migrate).")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", metavar="FILE.json", help="Write the merged report here.")
+    ] = None,
+) -> None:
+    """Combine reports into one summary and one failure list (usable with --retry-failed and verify)."""
+    from regcopy.copy.merge import merge_reports
+    from regcopy.copy.sync import load_report
+    from regcopy.errors import RegcopyError
+    from regcopy.tencent.migrate import finished_line
+
+    try:
+        merged = merge_reports([load_report(path) for path in reports])
+    except RegcopyError as exc:
+        _fail(str(exc), EXIT_USAGE)
+    _record_and_list_failures(merged, output)
+    if merged.workflow.get("kind") == "ccr-to-tcr":
+        typer.echo(finished_line(merged))
+    shards = merged.workflow.get("merged_shards")
+    typer.echo(f"merged {len(reports)} reports" + (f" (shards {', '.join(shards)})" if shards else "") + ":")
+    typer.echo(f"report: {merged.summary.line()}")
+    if not merged.summary.ok:
+        raise typer.Exit(EXIT_FAILED)
 
 
 @app.command("rewrite")

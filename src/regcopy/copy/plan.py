@@ -12,6 +12,7 @@ import anyio
 
 from regcopy.copy.config import JobConfig, is_prefix
 from regcopy.copy.image import resolve_destination
+from regcopy.copy.shard import Shard
 from regcopy.copy.tags import select_tags
 from regcopy.errors import InvalidReference, RegcopyError
 from regcopy.reference import Reference, normalise_registry, parse_reference, validate_repository
@@ -50,6 +51,28 @@ class Plan:
         self.jobs.extend(other.jobs)
         self.failures.extend(other.failures)
 
+    def for_shard(self, shard: Shard | None) -> Plan:
+        """The jobs and failures whose destination repository belongs to ``shard``.
+
+        A failure that names no single destination repository (a catalog that could not
+        be listed) belongs to shard 0, so that it is reported exactly once.
+        """
+        if shard is None or shard.count == 1:
+            return self
+        failures = []
+        for failure in self.failures:
+            try:
+                destination = parse_reference(failure.destination)
+            except InvalidReference:
+                destination = None
+            if (
+                shard.owns(destination.registry, destination.repository)
+                if destination is not None and destination.repository
+                else shard.index == 0
+            ):
+                failures.append(failure)
+        return Plan([j for j in self.jobs if shard.owns(j.destination.registry, j.destination.repository)], failures)
+
     def deduplicated(self) -> Plan:
         """The same source and destination twice is one job."""
         unique: dict[str, CopyJob] = {}
@@ -65,20 +88,21 @@ def _split_prefix(text: str) -> tuple[str, str]:
     return normalise_registry(host), (rest + "/" if rest else "")
 
 
-async def expand_job(config: JobConfig, pool: RegistryPool) -> Plan:
+async def expand_job(config: JobConfig, pool: RegistryPool, shard: Shard | None = None) -> Plan:
     plan = Plan()
     try:
         if is_prefix(config.source):
-            await _expand_prefix(config, pool, plan)
+            await _expand_prefix(config, pool, plan, shard)
         else:
-            await _expand_repository_or_image(config, pool, plan, parse_reference(config.source), config.destination)
+            source = parse_reference(config.source)
+            await _expand_repository_or_image(config, pool, plan, source, config.destination, shard)
     except RegcopyError as exc:
         plan.failures.append(PlanFailure(config.source, config.destination, str(exc), config))
     return plan
 
 
 async def _expand_repository_or_image(
-    config: JobConfig, pool: RegistryPool, plan: Plan, source: Reference, destination: str
+    config: JobConfig, pool: RegistryPool, plan: Plan, source: Reference, destination: str, shard: Shard | None
 ) -> None:
     if source.tag or source.digest:
         plan.add(CopyJob(source, resolve_destination(source, parse_reference(destination))))
@@ -86,6 +110,8 @@ async def _expand_repository_or_image(
     dst_repo = parse_reference(destination)
     if dst_repo.tag or dst_repo.digest:
         raise InvalidReference(f"destination {destination!r} of a whole repository must not have a tag or digest")
+    if shard is not None and not shard.owns(dst_repo.registry, dst_repo.repository):
+        return  # another shard lists and copies this repository
     for digest in config.digests:
         plan.add(CopyJob(source.with_digest(digest), Reference(dst_repo.registry, dst_repo.repository, digest=digest)))
     if config.digests and config.tags is None and not (config.include or config.exclude or config.latest):
@@ -100,7 +126,7 @@ async def _expand_repository_or_image(
         plan.add(CopyJob(source.with_tag(tag), Reference(dst_repo.registry, dst_repo.repository, tag=tag)))
 
 
-async def _expand_prefix(config: JobConfig, pool: RegistryPool, plan: Plan) -> None:
+async def _expand_prefix(config: JobConfig, pool: RegistryPool, plan: Plan, shard: Shard | None) -> None:
     src_host, src_prefix = _split_prefix(config.source)
     dst_host, dst_prefix = _split_prefix(config.destination)
     repositories = [r for r in await pool.client(src_host).catalog() if r.startswith(src_prefix)]
@@ -112,7 +138,7 @@ async def _expand_prefix(config: JobConfig, pool: RegistryPool, plan: Plan) -> N
         try:
             validate_repository(target)
             source = Reference(src_host, repository)
-            await _expand_repository_or_image(config, pool, sub, source, f"{dst_host}/{target}")
+            await _expand_repository_or_image(config, pool, sub, source, f"{dst_host}/{target}", shard)
         except RegcopyError as exc:
             retry = config.model_copy(
                 update={"source": f"{src_host}/{repository}", "destination": f"{dst_host}/{target}"}
@@ -129,16 +155,20 @@ async def _expand_prefix(config: JobConfig, pool: RegistryPool, plan: Plan) -> N
     async with anyio.create_task_group() as group:
         for repository in repositories:
             group.start_soon(limited, repository)
-    for sub in sorted(results, key=lambda p: p.jobs[0].key if p.jobs else p.failures[0].source):
+    nonempty = [p for p in results if p.jobs or p.failures]  # other shards' repositories yield nothing
+    for sub in sorted(nonempty, key=lambda p: p.jobs[0].key if p.jobs else p.failures[0].source):
         plan.extend(sub)
 
 
-async def expand(jobs: list[JobConfig], pool: RegistryPool) -> Plan:
-    """Expand every configured job concurrently; the order of the result follows the configuration."""
+async def expand(jobs: list[JobConfig], pool: RegistryPool, shard: Shard | None = None) -> Plan:
+    """Expand every configured job concurrently; the order of the result follows the configuration.
+
+    With ``shard``, only that shard's part: repositories of other shards are not even listed.
+    """
     results: list[Plan | None] = [None] * len(jobs)
 
     async def one(index: int, job: JobConfig) -> None:
-        results[index] = await expand_job(job, pool)
+        results[index] = await expand_job(job, pool, shard)
 
     async with anyio.create_task_group() as group:
         for index, job in enumerate(jobs):
@@ -147,4 +177,4 @@ async def expand(jobs: list[JobConfig], pool: RegistryPool) -> Plan:
     for result in results:
         assert result is not None
         plan.extend(result)
-    return plan.deduplicated()
+    return plan.deduplicated().for_shard(shard)

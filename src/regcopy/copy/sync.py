@@ -14,6 +14,7 @@ from regcopy.copy.context import CopyContext
 from regcopy.copy.engine import EventHandler, run_plan
 from regcopy.copy.models import SyncOptions, SyncReport
 from regcopy.copy.plan import CopyJob, Plan, expand
+from regcopy.copy.shard import Shard
 from regcopy.copy.verify import VerifyReport, verify_plan
 from regcopy.reference import parse_reference
 from regcopy.registry_v2.credentials import Credentials
@@ -29,10 +30,11 @@ def make_context(
     insecure: Iterable[str] = (),
     retry: RetryPolicy | None = None,
     cache: BlobCache | None = None,
+    credentials: dict[str, Credentials] | None = None,
 ) -> CopyContext:
-    """A context whose pool carries the configuration's credentials and the run's global limits."""
+    """A context whose pool carries the configuration's (and the given) credentials and the run's global limits."""
     options = options or SyncOptions()
-    credentials: dict[str, Credentials] = {}
+    credentials = dict(credentials or {})
     insecure_hosts = set(insecure)
     for host, registry in (config.registries if config else {}).items():
         found = registry.credentials(host)
@@ -69,11 +71,11 @@ def is_report(path: Path) -> bool:
         return False
 
 
-async def plan_for(config: SyncConfig, context: CopyContext) -> Plan:
-    return await expand(config.jobs, context.pool)
+async def plan_for(config: SyncConfig, context: CopyContext, shard: Shard | None = None) -> Plan:
+    return await expand(config.jobs, context.pool, shard)
 
 
-async def plan_retry(report: SyncReport, context: CopyContext) -> Plan:
+async def plan_retry(report: SyncReport, context: CopyContext, shard: Shard | None = None) -> Plan:
     """Only what failed: failed jobs as they were, and unplannable jobs expanded again."""
     plan = Plan(
         [
@@ -84,8 +86,8 @@ async def plan_retry(report: SyncReport, context: CopyContext) -> Plan:
     )
     configs = [JobConfig.model_validate(f.job) for f in report.plan_failures if f.job]
     if configs:
-        plan.extend(await expand(configs, context.pool))
-    return plan.deduplicated()
+        plan.extend(await expand(configs, context.pool, shard))
+    return plan.deduplicated().for_shard(shard)
 
 
 async def sync(
@@ -95,15 +97,19 @@ async def sync(
     context: CopyContext | None = None,
     on_event: EventHandler | None = None,
     retry_failed: SyncReport | None = None,
+    shard: Shard | None = None,
 ) -> SyncReport:
-    """Run a sync configuration (or only the failures of an earlier report) and return its report."""
+    """Run a sync configuration (or only the failures of an earlier report) and return its report.
+
+    ``shard`` runs only that shard's part of the plan (see :mod:`regcopy.copy.shard`).
+    """
     if not isinstance(config, SyncConfig):
         config = load_sync_config(Path(config))
     options = options or SyncOptions()
     own = context is None
     ctx = context or make_context(config, options)
     try:
-        plan = await (plan_retry(retry_failed, ctx) if retry_failed else plan_for(config, ctx))
+        plan = await (plan_retry(retry_failed, ctx, shard) if retry_failed else plan_for(config, ctx, shard))
         return await run_plan(plan, options, context=ctx, on_event=on_event)
     finally:
         if own:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import fnmatch
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import anyio
@@ -48,7 +49,8 @@ class InventoryFailure:
 @dataclass(slots=True)
 class Inventory:
     server: str | None = None
-    repositories: list[CCRRepository] = field(default_factory=list)
+    repositories: list[CCRRepository] = field(default_factory=list)  # with their tags
+    listed: list[CCRRepository] = field(default_factory=list)  # every selected repository, tags listed or not
     list_failures: list[InventoryFailure] = field(default_factory=list)  # pages of the repository list
     tag_failures: list[InventoryFailure] = field(default_factory=list)  # repositories whose tags failed
 
@@ -136,12 +138,18 @@ async def take_inventory(
     namespaces: list[str] | None = None,
     repositories: list[str] | None = None,
     concurrency: int = 16,
+    list_tags_of: Callable[[str], bool] | None = None,
 ) -> Inventory:
-    """Every repository (filtered) and its ``tag_num`` newest tags (all when 0)."""
+    """Every repository (filtered) and its ``tag_num`` newest tags (all when 0).
+
+    ``list_tags_of`` limits the tag listing (one API call per page per repository) to
+    some repositories, e.g. one shard's; ``listed`` still holds every selected one.
+    """
     inventory = Inventory()
-    found = [
+    inventory.listed = [
         r for r in await list_repositories(api, inventory) if selected(r.name, namespaces or [], repositories or [])
     ]
+    found = [r for r in inventory.listed if list_tags_of is None or list_tags_of(r.name)]
     limiter = anyio.CapacityLimiter(concurrency)
 
     async def tags_of(repository: CCRRepository) -> None:

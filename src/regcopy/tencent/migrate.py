@@ -18,6 +18,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Literal
 
 import anyio
 from pydantic import BaseModel, Field
@@ -26,6 +27,7 @@ from regcopy.copy.context import CopyContext
 from regcopy.copy.engine import EventHandler, run_plan
 from regcopy.copy.models import PlanFailureRecord, SyncOptions, SyncReport
 from regcopy.copy.plan import CopyJob, Plan
+from regcopy.copy.shard import Shard
 from regcopy.copy.verify import VerifyReport, verify_plan
 from regcopy.reference import Reference
 from regcopy.registry_v2.credentials import Credentials
@@ -60,6 +62,13 @@ class MigrateOptions(BaseModel):
     tcr_endpoint: str | None = None
     api_endpoint: str | None = None
     sync: SyncOptions = Field(default_factory=SyncOptions)
+    shard: str | None = Field(default=None, description="I/N or auto: only this shard's repositories")
+    provision: Literal["yes", "only", "skip"] = Field(
+        default="yes", description="create namespaces and repositories (only: and copy nothing; skip: assume done)"
+    )
+
+    def parsed_shard(self) -> Shard | None:
+        return Shard.parse(self.shard) if self.shard else None
 
 
 @dataclass(slots=True)
@@ -84,31 +93,52 @@ def finished_line(report: SyncReport) -> str:
 
 
 def _public_namespaces(inventory: Inventory, private: bool) -> dict[str, bool]:
-    """A namespace is public only if every repository in it is public in CCR (never expose by accident)."""
+    """A namespace is public only if every repository in it is public in CCR (never expose by accident).
+
+    Decided from every listed repository, so that all shards agree on every namespace.
+    """
     result: dict[str, bool] = {}
-    for repository in inventory.repositories:
+    for repository in inventory.listed:
         result[repository.namespace] = result.get(repository.namespace, True) and repository.public and not private
     return result
 
 
 async def build_plan(options: MigrateOptions, ccr_api: TencentAPI, tcr_api: TencentAPI) -> MigrationPlan:
+    """The whole migration, or one shard's part of it (its repositories; shard 0 also owns inventory failures).
+
+    ``--provision-only`` plans the provisioning of every repository and lists no tags.
+    """
     instance = await find_instance(tcr_api, options.tcr_name)
+    tcr_host = options.tcr_endpoint or instance.public_domain or tcr_domain(instance.name)
+    shard = options.parsed_shard()
+
+    def owned(name: str) -> bool:
+        return options.provision == "only" or shard is None or shard.owns(tcr_host, name)
+
     inventory = await take_inventory(
         ccr_api,
         tag_num=options.tag_num,
         namespaces=options.namespaces,
         repositories=options.repositories,
         concurrency=options.sync.manifest_concurrency,
+        list_tags_of=(lambda name: False) if options.provision == "only" else owned,
     )
+    if shard is not None and shard.index != 0:
+        inventory.list_failures = []  # reported once, by shard 0
     ccr_host = options.ccr_endpoint or ccr_domain(options.ccr_region, inventory.server)
-    tcr_host = options.tcr_endpoint or instance.public_domain or tcr_domain(instance.name)
     result = MigrationPlan(instance, ccr_host, tcr_host, inventory)
-    for repository in inventory.repositories:
+    unlisted = {f.what for f in inventory.tag_failures}  # reported as such; provisioned when a rerun lists them
+    for repository in inventory.listed:
+        if not owned(repository.name) or repository.name in unlisted:
+            continue
         problem = repository_problem(repository.name)
         if problem:
             result.rejected[repository.name] = problem
             continue
         result.repositories[repository.name] = repository.description
+    for repository in inventory.repositories:
+        if repository.name in result.rejected:
+            continue
         for tag in repository.tags:
             result.plan.add(
                 CopyJob(Reference(ccr_host, repository.name, tag.name), Reference(tcr_host, repository.name, tag.name))
@@ -214,14 +244,15 @@ async def migrate(
             return migration, await verify_plan(migration.plan, context, options.sync.manifest_concurrency)
 
         provisioned = Provisioned()
-        await ensure_namespaces(tcr_api, migration.instance, migration.namespaces, provisioned)
-        if options.create_repositories:
-            await ensure_repositories(tcr_api, migration.instance, migration.repositories, provisioned)
+        if options.provision != "skip":
+            await ensure_namespaces(tcr_api, migration.instance, migration.namespaces, provisioned)
+            if options.create_repositories:
+                await ensure_repositories(tcr_api, migration.instance, migration.repositories, provisioned)
         blocked = _blocked(migration, provisioned)
         jobs = [j for j in migration.plan.jobs if j.destination.repository not in blocked]
 
         async with anyio.create_task_group() as group:
-            if tcr_auth is None:
+            if tcr_auth is None and jobs:
                 username, token, expires = await instance_token(tcr_api, migration.instance)
                 context.pool.set_credentials(migration.tcr_host, Credentials(username, token))
                 group.start_soon(keep_token_fresh, tcr_api, migration.instance, context, migration.tcr_host, expires)
@@ -241,6 +272,7 @@ async def migrate(
         "ccr_registry": migration.ccr_host,
         "tcr_registry": migration.tcr_host,
         "repositories": len(migration.inventory.repositories),
+        "shard": options.shard and str(options.parsed_shard()),
         "namespaces_created": provisioned.namespaces_created,
         "repositories_created": provisioned.repositories_created,
         "counts": {
