@@ -85,7 +85,7 @@ def test_sync_shards_side_by_side_do_every_job_exactly_once(
         for i in range(3)
     ]
     for process in processes:
-        code, out, err = finish(process)
+        code, _, err = finish(process)
         assert code == 0, err
 
     seen: list[str] = []

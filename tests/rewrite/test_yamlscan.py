@@ -32,7 +32,10 @@ def test_spans_cover_exactly_the_values() -> None:
 
 
 def test_documents_and_secrets() -> None:
-    text = "kind: A\nimage: one.example.com/a:1\n---\nimagePullSecrets:\n- name: s1\n- s2\ncontainers:\n- image: two.example.com/b:2\n"
+    text = (
+        "kind: A\nimage: one.example.com/a:1\n---\n"
+        "imagePullSecrets:\n- name: s1\n- s2\ncontainers:\n- image: two.example.com/b:2\n"
+    )
     result = scan(text)
     assert [i.value for i in result.images if isinstance(i, ImageString)] == [
         "one.example.com/a:1",
