@@ -114,7 +114,8 @@ def main() -> int:
                 check=False,
             )
             seconds = time.perf_counter() - begin
-            peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+            usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+            peak_kib, cpu = usage.ru_maxrss, usage.ru_utime + usage.ru_stime
             if done.returncode != 0:
                 print(done.stderr, file=sys.stderr)
                 return 1
@@ -128,6 +129,7 @@ def main() -> int:
         "regcopy_seconds": round(seconds, 2),
         "regcopy_mib_per_s": round(mib / seconds, 1),
         "regcopy_peak_rss_mib": round(peak_kib / 1024, 1),
+        "regcopy_cpu_seconds": round(cpu, 2),
         "curl_floor_seconds": round(floor_seconds, 2),
         "curl_floor_mib_per_s": round(mib / floor_seconds, 1),
         "regcopy_vs_floor_throughput": round(floor_seconds / seconds, 2),

@@ -14,9 +14,10 @@ concurrency is what fills the pipe.
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from dataclasses import dataclass
+
+from tests.servers.loopserver import LoopbackTCPServer
 
 
 @dataclass
@@ -36,37 +37,12 @@ class _Link:
         return start + busy + self.latency
 
 
-class LinkProxy:
+class LinkProxy(LoopbackTCPServer):
     def __init__(self, upstream_host: str, upstream_port: int, *, latency: float, bandwidth: float | None) -> None:
+        super().__init__()
         self.upstream = (upstream_host, upstream_port)
         self.up = _Link(latency, bandwidth)
         self.down = _Link(latency, bandwidth)
-        self.port = 0
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self._server: asyncio.base_events.Server | None = None
-
-    @property
-    def host(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    def start(self) -> LinkProxy:
-        self._thread.start()
-        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(timeout=10)
-        return self
-
-    async def _start(self) -> None:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-
-    def stop(self) -> None:
-        async def close() -> None:
-            if self._server is not None:
-                self._server.close()
-
-        asyncio.run_coroutine_threadsafe(close(), self._loop).result(timeout=10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=10)
 
     async def _handle(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
         try:

@@ -114,6 +114,18 @@ def run_cli(*args: str, env: dict[str, str] | None = None, input: str = "") -> s
     )
 
 
+def start_cli(*args: str, env: dict[str, str] | None = None, capture: bool = True) -> subprocess.Popen[str]:
+    """Start the real ``regcopy`` entry point without waiting: for runs side by side, or to kill one."""
+    output = subprocess.PIPE if capture else subprocess.DEVNULL
+    return subprocess.Popen(
+        [sys.executable, "-m", "regcopy.cli", *args],
+        env={**os.environ, **(env or {})},
+        stdout=output,
+        stderr=output,
+        text=True,
+    )
+
+
 def copy_now(src: str, dst: str, options: CopyOptions | None = None, pool: RegistryPool | None = None) -> CopyResult:
     """``copy_image`` from synchronous test code, with a pool that ignores the developer's docker config."""
 

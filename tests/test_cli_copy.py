@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -121,23 +122,27 @@ def test_unreachable_registry() -> None:
     assert_one_line_error(done.stderr, f"cannot reach registry 127.0.0.1:{port}")
 
 
-def test_unknown_host_name() -> None:
-    """Inside a network namespace of its own (only loopback), so the name lookup reaches no one."""
-    probe = subprocess.run(["unshare", "--net", "true"], capture_output=True, check=False)
+def test_unknown_host_name(tmp_path: Path) -> None:
+    """In namespaces of its own: only loopback, and name lookups that go to /etc/hosts only.
+
+    So the lookup reaches no one, and the resolver answers "no such name" as DNS would.
+    """
+    probe = subprocess.run(["unshare", "--net", "--mount", "true"], capture_output=True, check=False)
     if probe.returncode != 0:
-        pytest.skip("needs root to create a network namespace (CI runs as root)")
+        pytest.skip("needs root to create network and mount namespaces (CI runs as root)")
+    nsswitch = tmp_path / "nsswitch.conf"
+    nsswitch.write_text("hosts: files\n")
     command = " ".join(
         [sys.executable, "-m", "regcopy.cli", "copy", "127.0.0.1:9/ns/app:v1", "no-such-registry.invalid/ns/app:v1"]
     )
+    script = f"mount --bind {nsswitch} /etc/nsswitch.conf && ip link set lo up && exec {command}"
     done = subprocess.run(
-        ["unshare", "--net", "sh", "-c", f"ip link set lo up && exec {command}"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+        ["unshare", "--net", "--mount", "sh", "-c", script], capture_output=True, text=True, timeout=120, check=False
     )
     assert done.returncode == 1, done.stderr
-    assert_one_line_error(done.stderr, "cannot reach registry no-such-registry.invalid: host name not found")
+    assert_one_line_error(
+        done.stderr, "cannot reach registry no-such-registry.invalid: host name not found", "(check the host name)"
+    )
 
 
 def test_missing_tag(src_registry: RegistryServer, dst_registry: RegistryServer) -> None:

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.conftest import run_cli
+from tests.conftest import run_cli, start_cli
 from tests.seed import Seeder
 from tests.servers.faultproxy import Fault, FaultProxy, SeenRequest
 from tests.servers.registry import RegistryServer
@@ -18,16 +16,7 @@ from tests.servers.tencent import TencentWorld
 from tests.tencent.world import CCR_PASS, CCR_USER, TCR_PASS, TCR_USER, seed_ccr
 
 
-def start(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "regcopy.cli", *args],
-        env={**os.environ, **(env or {})},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
-def kill_when(process: subprocess.Popen[bytes], arrived: threading.Event, release: threading.Event) -> None:
+def kill_when(process: subprocess.Popen[str], arrived: threading.Event, release: threading.Event) -> None:
     """Wait until the run reaches the held request, kill -9 it there, then let the server answer the dead client."""
     assert arrived.wait(timeout=120), "the run never reached the point where it should be killed"
     process.kill()
@@ -55,7 +44,7 @@ def crash_and_recover(
     try:
         release = threading.Event()
         fault = proxy.add(Fault(point, hold=release))
-        kill_when(start("sync", str(config), "--no-cache", "-q"), fault.arrived, release)
+        kill_when(start_cli("sync", str(config), "--no-cache", "-q", capture=False), fault.arrived, release)
         rerun = run_cli("sync", str(config), "--no-cache", "--report", str(tmp_path / "report.json"))
         assert rerun.returncode == 0, rerun.stderr
         assert "4 jobs" in rerun.stdout and "0 failed" in rerun.stdout
@@ -94,7 +83,7 @@ def test_kill_during_provisioning(world: TencentWorld) -> None:
     env = {**seeded.env, "REGCOPY_CCR_AUTH": f"{CCR_USER}:{CCR_PASS}", "REGCOPY_TCR_AUTH": f"{TCR_USER}:{TCR_PASS}"}
     arrived, release = threading.Event(), threading.Event()
     world.api.holds["CreateRepository"] = (arrived, release)
-    kill_when(start(*seeded.args("-q"), env=env), arrived, release)
+    kill_when(start_cli(*seeded.args("-q"), env=env, capture=False), arrived, release)
     del world.api.holds["CreateRepository"]
 
     rerun = run_cli(*seeded.args(), env=env)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import kubernetes_validate
@@ -15,7 +14,7 @@ import yaml
 from regcopy.copy.merge import merge_reports
 from regcopy.copy.models import JobOutcome, SyncReport
 from regcopy.copy.shard import Shard, ShardError
-from tests.conftest import run_cli
+from tests.conftest import run_cli, start_cli
 from tests.seed import Seeder
 from tests.servers.registry import RegistryServer
 from tests.servers.tencent import TencentWorld
@@ -48,16 +47,6 @@ def test_every_repository_has_exactly_one_shard_whatever_the_order() -> None:
             sizes = [sum(1 for o in owners.values() if o == [i]) for i in range(count)]
             assert min(sizes) > len(repositories) / count / 2, sizes  # roughly even
     assert Shard(1, 3).owns("tcr.example.com", "team1/app1") == Shard(1, 3).owns("tcr.example.com", "team1/app1")
-
-
-def start_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "regcopy.cli", *args],
-        env={**os.environ, **(env or {})},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
 
 
 def finish(process: subprocess.Popen[str]) -> tuple[int, str, str]:

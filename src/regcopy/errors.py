@@ -62,6 +62,12 @@ class RegistryUnreachable(RegistryError):
     hint = "check the host name, the network, and --insecure-registry for plain-HTTP registries"
 
 
+class HostNotFound(RegistryUnreachable):
+    """The registry's host name does not exist (DNS says so): retrying cannot help."""
+
+    hint = "check the host name"
+
+
 class DigestMismatch(RegistryError):
     """Content did not hash to the digest it was fetched or uploaded under."""
 

@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import hashlib
+import socket
 
 import anyio
 import httpx
 import pytest
 import respx
 
-from regcopy.errors import AuthError, DigestMismatch, ManifestTooLarge, NotFound, RegistryError, UnsupportedManifest
+from regcopy.errors import (
+    AuthError,
+    DigestMismatch,
+    HostNotFound,
+    ManifestTooLarge,
+    NotFound,
+    RegistryError,
+    UnsupportedManifest,
+)
 from regcopy.registry_v2 import Credentials, RegistryClient
+from regcopy.registry_v2 import client as client_module
 from regcopy.registry_v2 import mediatypes as mt
-from regcopy.registry_v2.retry import RetryPolicy
+from regcopy.registry_v2.retry import RetryPolicy, is_retryable
 
 FAST = RetryPolicy(attempts=3, base_delay=0.001, max_delay=0.002)
 
@@ -145,6 +155,23 @@ def test_unreachable_registry_is_named() -> None:
         mock.get(BASE).mock(side_effect=httpx.ConnectError("Name or service not known"))
         with pytest.raises(RegistryError, match=f"cannot reach registry {HOST}"):
             run(lambda c: c.head_manifest("ns/app", "v1"))
+
+
+def test_a_host_name_that_does_not_exist_is_not_retried() -> None:
+    def chained(errno: int) -> httpx.ConnectError:
+        try:
+            try:
+                raise socket.gaierror(errno, "resolver says")
+            except socket.gaierror as dns:
+                raise httpx.ConnectError("connect failed") from dns
+        except httpx.ConnectError as exc:
+            exc.__context__ = exc  # a loop in the chain must not hang the walk
+            return exc
+
+    assert client_module._name_unknown(chained(socket.EAI_NONAME))
+    assert not client_module._name_unknown(chained(socket.EAI_AGAIN))  # the resolver could not be asked: retry
+    assert not client_module._name_unknown(httpx.ConnectError("refused"))
+    assert not is_retryable(HostNotFound("cannot reach registry x: host name not found"))
 
 
 def test_repr_hides_secrets() -> None:

@@ -22,6 +22,7 @@ import httpx
 
 from regcopy.errors import (
     DigestMismatch,
+    HostNotFound,
     ManifestTooLarge,
     NotFound,
     RegistryError,
@@ -68,14 +69,30 @@ def compute_digest(data: bytes, algorithm: str = "sha256") -> str:
 def _describe_transport_error(exc: httpx.TransportError) -> str:
     if isinstance(exc, httpx.TimeoutException):
         return "timed out"
-    cause: BaseException | None = exc
-    while cause is not None:
-        if isinstance(cause, socket.gaierror):
-            return f"host name not found ({cause.strerror or cause})"
-        cause = cause.__cause__ or cause.__context__
+    found = _gaierror(exc)
+    if found is not None:
+        return f"host name not found ({found.strerror or found})"
     if isinstance(exc, httpx.ConnectError):
         return f"connection failed ({exc})" if str(exc) else "connection failed"
     return f"{type(exc).__name__}" + (f" ({exc})" if str(exc) else "")
+
+
+def _gaierror(exc: BaseException) -> socket.gaierror | None:
+    """The name-resolution error behind ``exc``, if any (chains can loop: each link is visited once)."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, socket.gaierror):
+            return cause
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return None
+
+
+def _name_unknown(exc: BaseException) -> bool:
+    """DNS answered that the name does not exist (as opposed to a resolver that could not be asked)."""
+    found = _gaierror(exc)
+    return found is not None and found.errno in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME))
 
 
 def _range_end(response: httpx.Response) -> int | None:
@@ -195,7 +212,8 @@ class RegistryClient:
             self._http, self._base = http, f"{scheme}://{self.host}/v2/"
             return
         assert failure is not None
-        raise RegistryUnreachable(f"cannot reach registry {self.host}: {_describe_transport_error(failure)}")
+        error = HostNotFound if _name_unknown(failure) else RegistryUnreachable
+        raise error(f"cannot reach registry {self.host}: {_describe_transport_error(failure)}")
 
     def _url(self, path: str) -> str:
         if path.startswith(("http://", "https://")):

@@ -13,7 +13,7 @@ import random
 import time
 from dataclasses import dataclass
 
-from regcopy.errors import RegistryError, RegistryUnreachable
+from regcopy.errors import HostNotFound, RegistryError, RegistryUnreachable
 
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 
@@ -48,6 +48,8 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
 
 
 def is_retryable(error: BaseException) -> bool:
+    if isinstance(error, HostNotFound):
+        return False
     if isinstance(error, RegistryUnreachable):
         return True
     return isinstance(error, RegistryError) and error.status in RETRYABLE_STATUS
