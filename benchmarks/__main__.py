@@ -46,6 +46,13 @@ def main() -> int:
     sweep.add_argument("--repeat", type=int, default=1)
     sweep.add_argument("--link", default=None, metavar="MS[,MBPS]", help=link_help)
     sweep.add_argument("--plot", type=Path, default=None, help="write a PNG of throughput against concurrency")
+    sweep.add_argument(
+        "--source", default=None, metavar="HOST[/PREFIX]", help="sweep against given registries: copy this ..."
+    )
+    sweep.add_argument(
+        "--destination", default=None, metavar="HOST[/PREFIX]", help="... into new tune-* repositories under this"
+    )
+    sweep.add_argument("--insecure-registry", action="append", default=[], metavar="HOST", help="passed to regcopy")
 
     commands.add_parser("plan", help="expected wall time of a sharded migration (python -m benchmarks plan --help)")
 
@@ -55,7 +62,19 @@ def main() -> int:
         return plan_main(sys.argv[2:])
     args = parser.parse_args()
     if args.command == "tune":
-        return tune(args.dataset, args.concurrency, args.read_buffer, args.repeat, Link.parse(args.link), args.plot)
+        if bool(args.source) != bool(args.destination):
+            parser.error("--source and --destination go together")
+        return tune(
+            args.dataset,
+            args.concurrency,
+            args.read_buffer,
+            args.repeat,
+            Link.parse(args.link),
+            args.plot,
+            args.source,
+            args.destination,
+            args.insecure_registry,
+        )
     scenarios = ("full",) if args.no_noop else ("full", "noop")
     return run(
         args.datasets.split(","),

@@ -405,6 +405,39 @@ def run(
     return 0 if all(r["ok"] for r in rows) else 1
 
 
+Trial = Callable[[int, int, int], tuple[float, int]]  # (buffer, concurrency, attempt) -> (wall s, bytes moved)
+
+
+def _local_trials(bench: Bench, dataset: Dataset) -> Trial:
+    def trial(buffer: int, concurrency: int, attempt: int) -> tuple[float, int]:
+        bench.empty_destination()
+        extra = ["--jobs", str(max(concurrency, 8)), "--read-buffer", str(buffer)]
+        result = bench.one(dataset, "full", CONTENDERS["regcopy"], concurrency, extra)
+        if not result.ok:
+            raise SystemExit("regcopy failed during the sweep")
+        return result.wall, dataset.unique_bytes
+
+    return trial
+
+
+def _remote_trials(source: str, destination: str, work: Path, insecure: list[str]) -> Trial:
+    """Copy ``source`` (a registry or namespace prefix) into a fresh ``destination/tune-...`` prefix per trial."""
+
+    def trial(buffer: int, concurrency: int, attempt: int) -> tuple[float, int]:
+        target = f"{destination.rstrip('/')}/tune-j{concurrency}-b{buffer // 1024}k-{attempt}/"
+        config, report = work / "tune.json", work / "tune-report.json"
+        config.write_text(json.dumps({"jobs": [{"source": source.rstrip("/") + "/", "destination": target}]}))
+        argv = [sys.executable, "-m", "regcopy.cli", "sync", str(config), "-q", "--no-cache", "--report", str(report)]
+        argv += ["-j", str(concurrency), "--jobs", str(max(concurrency, 8)), "--read-buffer", str(buffer)]
+        argv += [f"--insecure-registry={host}" for host in insecure]
+        wall, _, _, code = measure(argv, dict(os.environ), work)
+        if code != 0:
+            raise SystemExit("regcopy failed during the sweep")
+        return wall, int(json.loads(report.read_text())["summary"]["bytes_uploaded"])
+
+    return trial
+
+
 def tune(
     dataset_name: str,
     concurrencies: list[int],
@@ -412,32 +445,48 @@ def tune(
     repeat: int,
     link: Link,
     plot: Path | None,
+    source: str | None = None,
+    destination: str | None = None,
+    insecure: list[str] | None = None,
 ) -> int:
-    """Sweep regcopy's blob concurrency and read-ahead buffer on one dataset; print the best settings."""
+    """Sweep regcopy's blob concurrency and read-ahead buffer; print the best settings.
+
+    On a dataset seeded into local registries (optionally behind a link), or, with ``source`` and
+    ``destination``, against given registries: each trial copies ``source`` into a new prefix under
+    ``destination`` (delete those repositories afterwards).
+    """
     import tempfile
 
-    results: dict[tuple[int, int], list[float]] = {}
+    walls: dict[tuple[int, int], list[float]] = {}
+    moved: dict[tuple[int, int], int] = {}
     with tempfile.TemporaryDirectory(prefix="regcopy-tune-") as tmp:
-        bench = Bench(Path(tmp), link)
-        try:
+        bench = None
+        if source and destination:
+            trial = _remote_trials(source, destination, Path(tmp), insecure or [])
+            what = f"{source} -> {destination}"
+        else:
+            bench = Bench(Path(tmp), link)
             (dataset,) = bench.seed([dataset_name])
-            for _ in range(repeat):
+            trial = _local_trials(bench, dataset)
+            what = (
+                f"dataset {dataset_name} ({dataset.unique_bytes / MB:.0f} MB, {dataset.tag_count} tags), link: {link}"
+            )
+        try:
+            for attempt in range(repeat):
                 for buffer in buffers:
                     for concurrency in concurrencies:
-                        bench.empty_destination()
-                        extra = ["--jobs", str(max(concurrency, 8)), "--read-buffer", str(buffer)]
-                        result = bench.one(dataset, "full", CONTENDERS["regcopy"], concurrency, extra)
-                        if not result.ok:
-                            return 1
-                        results.setdefault((buffer, concurrency), []).append(result.wall)
-                        print(f"buffer {buffer} concurrency {concurrency}: {result.wall:.2f}s", file=sys.stderr)
+                        wall, nbytes = trial(buffer, concurrency, attempt)
+                        walls.setdefault((buffer, concurrency), []).append(wall)
+                        moved[(buffer, concurrency)] = nbytes
+                        print(f"buffer {buffer} concurrency {concurrency}: {wall:.2f}s", file=sys.stderr)
         finally:
-            bench.close()
-    throughput = {key: dataset.unique_bytes / MB / statistics.median(walls) for key, walls in results.items()}
+            if bench is not None:
+                bench.close()
+    throughput = {key: moved[key] / MB / statistics.median(w) for key, w in walls.items()}
     (best_buffer, best_concurrency), best = max(throughput.items(), key=lambda item: item[1])
     # The smallest concurrency within 5% of the best: more buys nothing but load on the registries.
     enough = min(c for (b, c), mbps in throughput.items() if b == best_buffer and mbps >= 0.95 * best)
-    print(f"dataset {dataset_name} ({dataset.unique_bytes / MB:.0f} MB, {dataset.tag_count} tags), link: {link}")
+    print(what)
     print("| read buffer | " + " | ".join(f"-j {c}" for c in concurrencies) + " |")
     print("|---|" + "---|" * len(concurrencies))
     for buffer in buffers:
@@ -448,7 +497,7 @@ def tune(
         f" use --concurrency {enough} --read-buffer {best_buffer} on this machine and link"
     )
     if plot is not None:
-        draw(plot, throughput, concurrencies, buffers, f"{dataset_name}, {link}")
+        draw(plot, throughput, concurrencies, buffers, what if source else f"{dataset_name}, {link}")
     return 0
 
 
