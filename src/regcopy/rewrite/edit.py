@@ -137,11 +137,9 @@ def apply(plan: FilePlan, resolver: Resolver, options: Options) -> FileResult:
     for occurrence in plan.occurrences:
         resolution = occurrence.resolution
         if resolution.target is not None and resolution.migrated:
-            before = len(edits)
             edits += _edits_for(occurrence, options)
             new_text = render(resolution.target, occurrence.original, resolution.digest, options.pin_digest)
-            if str(occurrence.original) != new_text or len(edits) > before:
-                result.changes.append(Change(occurrence.line, _reference_text(occurrence.found), new_text))
+            result.changes.append(Change(occurrence.line, _reference_text(occurrence.found), new_text))
             if options.pin_digest and not resolution.digest and not occurrence.original.digest:
                 result.notes.append(f"{plan.path}:{occurrence.line}: no digest known for {new_text}; not pinned")
         elif resolution.why:
