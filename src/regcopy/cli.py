@@ -33,6 +33,15 @@ def _fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
     raise typer.Exit(code)
 
 
+def _fail_invalid_option(exc: Exception) -> NoReturn:
+    """A pydantic error on an options model, named after the flag (nested models: the innermost field)."""
+    from pydantic import ValidationError
+
+    assert isinstance(exc, ValidationError)
+    first = exc.errors()[0]
+    _fail(f"invalid --{str(first['loc'][-1]).replace('_', '-')}: {first['msg']}", EXIT_USAGE)
+
+
 def _warn(message: str) -> None:
     typer.echo(f"regcopy: warning: {message}", err=True)
 
@@ -188,8 +197,7 @@ def copy_command(
             platforms=tuple(platform or ()), concurrency=concurrency, chunk_size=chunk_size, referrers=referrers
         )
     except ValidationError as exc:
-        first = exc.errors()[0]
-        _fail(f"invalid --{str(first['loc'][0]).replace('_', '-')}: {first['msg']}", EXIT_USAGE)
+        _fail_invalid_option(exc)
     except ValueError as exc:
         _fail(str(exc), EXIT_USAGE)
     credentials: dict[str, Credentials] = {}
@@ -337,8 +345,7 @@ def sync_command(
         previous = load_report(retry_failed) if retry_failed else None
         part = Shard.parse(shard) if shard else None
     except ValidationError as exc:
-        first = exc.errors()[0]
-        _fail(f"invalid --{str(first['loc'][0]).replace('_', '-')}: {first['msg']}", EXIT_USAGE)
+        _fail_invalid_option(exc)
     except (ValueError, RegcopyError) as exc:
         _fail(str(exc), EXIT_USAGE)
     if parsed is None and previous is None:
@@ -425,11 +432,9 @@ def verify_command(
     """Compare source and destination digests of every job; exit 1 on any difference."""
     _setup_logging(verbose)
     from regcopy.copy.config import load_sync_config
-    from regcopy.copy.plan import CopyJob, Plan
-    from regcopy.copy.sync import is_report, load_report, make_context, plan_for
-    from regcopy.copy.verify import VerifyReport, verify_plan
+    from regcopy.copy.sync import is_report, load_report, make_context, verify
+    from regcopy.copy.verify import VerifyReport
     from regcopy.errors import RegcopyError
-    from regcopy.reference import parse_reference
 
     try:
         source = load_report(target) if is_report(target) else load_sync_config(target)
@@ -443,11 +448,7 @@ def verify_command(
         logins = _migrate_logins(source) if isinstance(source, SyncReport) else {}
         context = make_context(config, insecure=insecure_registry or (), credentials=logins)
         try:
-            if isinstance(source, SyncReport):
-                plan = Plan([CopyJob(parse_reference(j.source), parse_reference(j.destination)) for j in source.jobs])
-            else:
-                plan = await plan_for(source, context)
-            return await verify_plan(plan, context)
+            return await verify(source, context=context)
         finally:
             await context.aclose()
 
@@ -625,8 +626,7 @@ def migrate_command(
         previous = load_report(retry_failed) if retry_failed else None
         options.parsed_shard()
     except ValidationError as exc:
-        first = exc.errors()[0]
-        _fail(f"invalid --{str(first['loc'][-1]).replace('_', '-')}: {first['msg']}", EXIT_USAGE)
+        _fail_invalid_option(exc)
     except RegcopyError as exc:
         _fail(str(exc), EXIT_USAGE)
 
