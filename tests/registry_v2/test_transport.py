@@ -9,7 +9,13 @@ import pytest
 
 from regcopy.errors import RegistryUnreachable
 from regcopy.registry_v2 import RegistryClient
-from regcopy.registry_v2.transport import host_matches, insecure_from_env, is_loopback
+from regcopy.registry_v2.transport import (
+    TransportOptions,
+    host_matches,
+    insecure_from_env,
+    is_loopback,
+    make_http_client,
+)
 from tests.servers.certs import self_signed
 from tests.servers.registry import RegistryServer
 
@@ -48,3 +54,26 @@ def test_host_rules(monkeypatch: pytest.MonkeyPatch) -> None:
     assert not host_matches("reg.example.com:5001", ["reg.example.com:5000"])
     monkeypatch.setenv("REGCOPY_INSECURE_REGISTRIES", "a.example.com, b.example.com:5000")
     assert insecure_from_env() == {"a.example.com", "b.example.com:5000"}
+
+
+def test_one_tls_context_per_trust_setting_and_ssl_cert_file_honoured(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Loading the CA bundle is the costliest part of opening a client; it is done once, not per registry."""
+    first = make_http_client(TransportOptions(), verify=True)
+    second = make_http_client(TransportOptions(), verify=True)
+    try:
+        assert first._transport._pool._ssl_context is second._transport._pool._ssl_context  # type: ignore[attr-defined]
+    finally:
+        anyio.run(first.aclose)
+        anyio.run(second.aclose)
+    cert, key = self_signed(tmp_path / "certs")
+    server = RegistryServer(tmp_path, name="tls", tls=(cert, key)).start()
+    try:
+        with pytest.raises(RegistryUnreachable, match="TLS certificate not trusted"):
+            catalog(server.host)
+        # A changed trust store is a new context, not the cached one.
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+        assert catalog(server.host) == []
+    finally:
+        server.stop()

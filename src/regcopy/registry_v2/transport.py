@@ -10,6 +10,7 @@ TLS is verified by default. Two kinds of host may speak plain HTTP:
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import os
 import ssl
@@ -108,6 +109,21 @@ class DirectTransport(httpx.AsyncHTTPTransport):
             )
 
 
+def shared_ssl_context(*, verify: bool) -> ssl.SSLContext:
+    """One context per trust setting: loading the CA bundle costs ~50 ms, and every client needs one.
+
+    ``SSL_CERT_FILE`` and ``SSL_CERT_DIR`` are honoured for every registry, loopback ones
+    included (a tunnel to a registry with a private CA is the usual loopback TLS case), and
+    they are part of the cache key, so a caller that changes them gets a new context.
+    """
+    return _ssl_context(verify, os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+
+
+@functools.lru_cache(maxsize=8)
+def _ssl_context(verify: bool, cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
+    return httpx.create_ssl_context(verify=verify, trust_env=True)
+
+
 def make_http_client(options: TransportOptions, *, verify: bool, trust_env: bool = True) -> httpx.AsyncClient:
     """Proxy variables are honoured except for loopback hosts, which a proxy could never reach."""
     limits = httpx.Limits(
@@ -122,8 +138,8 @@ def make_http_client(options: TransportOptions, *, verify: bool, trust_env: bool
         "headers": {"User-Agent": options.user_agent},
         "trust_env": trust_env,
     }
+    ssl_context = shared_ssl_context(verify=verify)
     if trust_env and _proxies_configured():
-        return httpx.AsyncClient(limits=limits, verify=verify, **common)
-    ssl_context = httpx.create_ssl_context(verify=verify, trust_env=trust_env)
+        return httpx.AsyncClient(limits=limits, verify=ssl_context, **common)
     transport = DirectTransport(ssl_context=ssl_context, limits=limits, read_buffer=options.read_buffer)
     return httpx.AsyncClient(transport=transport, **common)
