@@ -8,10 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
+from regcopy.registry_v2.mediatypes import OCI_INDEX, OCI_MANIFEST
 from tests.conftest import PASSWORD, USER, run_cli
-from tests.seed import fetch_manifest
+from tests.seed import Pushed, Seeder, fetch_manifest, sha256
 from tests.servers.registry import RegistryServer, free_port
 
 
@@ -75,6 +77,68 @@ def test_platform_selection_rewrites_index_and_says_so(
     )
     assert none.returncode == 1
     assert_one_line_error(none.stderr, "no platform of", "windows/amd64")
+
+
+def push_attestation(seeder: Seeder, repository: str, image: Pushed) -> dict[str, object]:
+    """A BuildKit-style provenance manifest for ``image`` and its index entry."""
+    config = seeder.push_blob(repository, b"{}")
+    statement = os.urandom(64)
+    layer = seeder.push_blob(repository, statement)
+    data = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": "application/vnd.in-toto+json", "digest": config, "size": 2},
+            "layers": [{"mediaType": "application/vnd.in-toto+json", "digest": layer, "size": len(statement)}],
+        }
+    ).encode()
+    seeder.push_manifest(repository, sha256(data), data, OCI_MANIFEST)
+    return {
+        "mediaType": OCI_MANIFEST,
+        "digest": sha256(data),
+        "size": len(data),
+        "platform": {"os": "unknown", "architecture": "unknown"},
+        "annotations": {
+            "vnd.docker.reference.type": "attestation-manifest",
+            "vnd.docker.reference.digest": image.digest,
+        },
+    }
+
+
+def test_platform_selection_keeps_attestations_and_refuses_nested_indexes(
+    src_registry: RegistryServer, dst_registry: RegistryServer, seeder_for
+) -> None:  # type: ignore[no-untyped-def]
+    seeder = seeder_for(src_registry)
+    index, children = seeder.push_index("ns/built", "v1", [("linux", "amd64", None), ("linux", "arm64", None)])
+    body = json.loads(index.data)
+    attestations = [push_attestation(seeder, "ns/built", child) for child in children]
+    body["manifests"] += attestations
+    data = json.dumps(body).encode()
+    seeder.push_manifest("ns/built", "v1", data, OCI_INDEX)
+
+    done = run_cli(
+        "copy", "--platform", "linux/arm64", f"{src_registry.host}/ns/built:v1", f"{dst_registry.host}/ns/built:v1"
+    )
+    assert done.returncode == 0, done.stderr
+    copied = json.loads(fetch_manifest(dst_registry.host, "ns/built", "v1")[0])
+    assert [m["digest"] for m in copied["manifests"]] == [children[1].digest, attestations[1]["digest"]]
+    attestation, _ = fetch_manifest(dst_registry.host, "ns/built", str(attestations[1]["digest"]))
+    assert sha256(attestation) == attestations[1]["digest"]
+
+    outer = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_INDEX,
+            "manifests": [{"mediaType": OCI_INDEX, "digest": sha256(data), "size": len(data)}],
+        }
+    ).encode()
+    seeder.push_manifest("ns/built", "nested", outer, OCI_INDEX)
+    nested = run_cli(
+        "copy", "--platform", "linux/amd64", f"{src_registry.host}/ns/built:nested", f"{dst_registry.host}/ns/nested:v1"
+    )
+    assert nested.returncode == 1
+    assert_one_line_error(nested.stderr, "ns/built:nested", "index of indexes", "without --platform")
+    assert httpx.get(f"{dst_registry.url}/v2/ns/nested/tags/list").status_code == 404
 
 
 def test_chunked_upload(src_registry: RegistryServer, dst_registry: RegistryServer, seeder_for) -> None:  # type: ignore[no-untyped-def]

@@ -62,6 +62,35 @@ def test_platform_filter_keeps_matching_children_only() -> None:
     assert filtered.digest != manifest.digest
 
 
+def test_platform_filter_keeps_the_attestations_of_kept_images_only() -> None:
+    """BuildKit pushes provenance/SBOM manifests as unknown/unknown children pointing at their image."""
+    body = json.loads(index({"os": "linux", "architecture": "amd64"}, {"os": "linux", "architecture": "arm64"}))
+    images = [entry["digest"] for entry in body["manifests"]]
+    for n, image in enumerate(images):
+        body["manifests"].append(
+            {
+                "mediaType": mt.OCI_MANIFEST,
+                "digest": "sha256:" + str(7 + n) * 64,
+                "size": 10,
+                "platform": {"os": "unknown", "architecture": "unknown"},
+                "annotations": {
+                    "vnd.docker.reference.type": "attestation-manifest",
+                    "vnd.docker.reference.digest": image,
+                },
+            }
+        )
+    filtered = filter_index(parse_manifest(json.dumps(body).encode(), mt.OCI_INDEX), [Platform.parse("linux/arm64")])
+    assert [c.digest for c in filtered.children] == [images[1], "sha256:" + "8" * 64]
+    assert json.loads(filtered.data)["manifests"][1]["annotations"]["vnd.docker.reference.digest"] == images[1]
+
+
+def test_platform_filter_refuses_an_index_of_indexes() -> None:
+    inner = {"mediaType": mt.OCI_INDEX, "digest": D, "size": 10}
+    data = json.dumps({"schemaVersion": 2, "mediaType": mt.OCI_INDEX, "manifests": [inner]}).encode()
+    with pytest.raises(UnsupportedManifest, match="index of indexes"):
+        filter_index(parse_manifest(data, mt.OCI_INDEX), [Platform.parse("linux/amd64")])
+
+
 def test_platform_parse_errors() -> None:
     for bad in ["linux", "linux/", "a/b/c/d"]:
         with pytest.raises(ValueError, match="expected os/arch"):

@@ -15,7 +15,7 @@ from regcopy.copy.blobs import BlobCopier
 from regcopy.copy.context import CopyContext
 from regcopy.copy.models import CopyOptions, CopyResult, CopyStats
 from regcopy.copy.referrers import copy_referrers
-from regcopy.errors import ExceptionGroups, NotFound, RegcopyError, first_error
+from regcopy.errors import ExceptionGroups, NotFound, RegcopyError, UnsupportedManifest, first_error
 from regcopy.reference import Reference, parse_reference
 from regcopy.registry_v2.client import RegistryClient
 from regcopy.registry_v2.manifest import Descriptor, Manifest, filter_index
@@ -145,7 +145,10 @@ async def _copy(src: Reference, dst: Reference, options: CopyOptions, ctx: CopyC
         raise NotFound(f"source image {src} not found", hint="check the repository and tag") from None
     source_digest, selected = manifest.digest, None
     if platforms and manifest.is_index:
-        manifest = filter_index(manifest, platforms)
+        try:
+            manifest = filter_index(manifest, platforms)
+        except UnsupportedManifest as exc:
+            raise RegcopyError(f"cannot select platforms of {src}: {exc}", hint="copy it without --platform") from None
         if not manifest.children:
             raise RegcopyError(f"no platform of {src} matches {', '.join(map(str, platforms))}")
         selected = tuple(str(p) for p in platforms)

@@ -160,17 +160,40 @@ def parse_manifest(data: bytes, media_type: str, digest: str | None = None) -> M
     return Manifest(data, media_type, digest, blobs=blobs, subject=subject)
 
 
+ATTESTATION_TYPE_KEY = "vnd.docker.reference.type"
+ATTESTATION_SUBJECT_KEY = "vnd.docker.reference.digest"
+
+
 def filter_index(manifest: Manifest, platforms: list[Platform]) -> Manifest:
     """A new index holding only the children whose platform matches; the one case bytes change.
 
-    Keys and their order are kept; only the ``manifests`` list shrinks.
+    Keys and their order are kept; only the ``manifests`` list shrinks. BuildKit's attestation
+    manifests (platform ``unknown/unknown``, pointing at an image through an annotation) stay
+    with the image they describe: provenance and SBOMs of a kept platform are not dropped.
+    An index of indexes cannot be filtered without rewriting the inner indexes too, so it is
+    refused rather than emptied.
     """
     body = json.loads(manifest.data)
+    entries = body.get("manifests", [])
     kept = [
         child
-        for child in body.get("manifests", [])
-        if any(p.matches(_descriptor(child, "manifests[]").platform) for p in platforms)
+        for i, child in enumerate(entries)
+        if any(p.matches(_descriptor(child, f"manifests[{i}]").platform) for p in platforms)
     ]
-    body["manifests"] = kept
+    if not kept and any(
+        isinstance(child, dict) and child.get("mediaType") in mt.INDEX_TYPES and not child.get("platform")
+        for child in entries
+    ):
+        raise UnsupportedManifest("an index of indexes: platforms cannot be selected inside it")
+    kept_digests = {child.get("digest") for child in kept}
+    kept += [
+        child
+        for child in entries
+        if child not in kept
+        and isinstance(annotations := child.get("annotations"), dict)
+        and annotations.get(ATTESTATION_TYPE_KEY) == "attestation-manifest"
+        and annotations.get(ATTESTATION_SUBJECT_KEY) in kept_digests
+    ]
+    body["manifests"] = [child for child in entries if child in kept]  # source order
     data = json.dumps(body, separators=(",", ":")).encode()
     return parse_manifest(data, manifest.media_type)
