@@ -12,7 +12,11 @@ from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 import typer
 
 if TYPE_CHECKING:
+    from regcopy.copy.config import SyncConfig
+    from regcopy.copy.context import CopyContext
+    from regcopy.copy.models import SyncOptions
     from regcopy.registry_v2 import Credentials
+    from regcopy.registry_v2.retry import RetryPolicy
 
 app = typer.Typer(
     name="regcopy",
@@ -315,15 +319,13 @@ def sync_command(
     _setup_logging(verbose)
     from pydantic import ValidationError
 
-    from regcopy.copy.blobcache import BlobCache
     from regcopy.copy.config import SyncConfig
     from regcopy.copy.models import SyncOptions, SyncReport
     from regcopy.copy.shard import Shard
-    from regcopy.copy.sync import load_report, make_context, plan_for, plan_retry
+    from regcopy.copy.sync import load_report, plan_for, plan_retry
     from regcopy.copy.verify import VerifyReport
     from regcopy.errors import RegcopyError
     from regcopy.registry_v2 import Platform
-    from regcopy.registry_v2.retry import RetryPolicy
 
     try:
         for item in platform or ():
@@ -339,8 +341,7 @@ def sync_command(
             timeout=timeout,
             read_buffer=read_buffer,
         )
-        if retries < 1:
-            raise ValueError("--retries must be at least 1")
+        retry = _retry_policy(retries)
         parsed = _read_config(config, images, auth, registry, namespace)
         previous = load_report(retry_failed) if retry_failed else None
         part = Shard.parse(shard) if shard else None
@@ -357,9 +358,8 @@ def sync_command(
         from regcopy.copy.verify import verify_plan
         from regcopy.progress import with_progress
 
-        cache = None if (no_cache or dry_run) else BlobCache(cache_dir)
-        context = make_context(
-            parsed, options, insecure=insecure_registry or (), retry=RetryPolicy(attempts=retries), cache=cache
+        context = _run_context(
+            parsed, options, insecure=insecure_registry, retry=retry, cache_dir=cache_dir, no_cache=no_cache or dry_run
         )
         try:
             plan = await (plan_retry(previous, context, part) if previous else plan_for(parsed, context, part))  # type: ignore[arg-type]
@@ -385,6 +385,32 @@ def sync_command(
         hint = f" (rerun, or --retry-failed {report})" if report else " (rerun to retry; --report keeps a list)"
         typer.echo(f"sync: {result.summary.failed + result.summary.plan_failures} failures{hint}", err=True)
         raise typer.Exit(EXIT_FAILED)
+
+
+def _retry_policy(retries: int) -> RetryPolicy:
+    """``--retries`` counts attempts, so anything below 1 would never send a request."""
+    from regcopy.registry_v2.retry import RetryPolicy
+
+    if retries < 1:
+        _fail("--retries must be at least 1", EXIT_USAGE)
+    return RetryPolicy(attempts=retries)
+
+
+def _run_context(
+    config: SyncConfig | None,
+    options: SyncOptions,
+    *,
+    insecure: list[str] | None,
+    retry: RetryPolicy,
+    cache_dir: Path | None,
+    no_cache: bool,
+) -> CopyContext:
+    """The engine context of a sync or migrate run: its registries, limits and blob-location cache."""
+    from regcopy.copy.blobcache import BlobCache
+    from regcopy.copy.sync import make_context
+
+    cache = None if no_cache else BlobCache(cache_dir)
+    return make_context(config, options, insecure=insecure or (), retry=retry, cache=cache)
 
 
 def _record_and_list_failures(result: object, report: Path | None) -> None:
@@ -587,12 +613,10 @@ def migrate_command(
     _setup_logging(verbose)
     from pydantic import ValidationError
 
-    from regcopy.copy.blobcache import BlobCache
     from regcopy.copy.models import SyncOptions, SyncReport
-    from regcopy.copy.sync import load_report, make_context
+    from regcopy.copy.sync import load_report
     from regcopy.errors import RegcopyError
     from regcopy.registry_v2 import Credentials
-    from regcopy.registry_v2.retry import RetryPolicy
     from regcopy.tencent.api import APICredentials
     from regcopy.tencent.migrate import MigrateOptions, finished_line, migrate
 
@@ -600,6 +624,7 @@ def migrate_command(
         _fail(f"invalid --tag-num {tag_num}: use 0 for all tags or a positive number", EXIT_USAGE)
     if provision_only and skip_provision:
         _fail("give either --provision-only or --skip-provision, not both", EXIT_USAGE)
+    retry = _retry_policy(retries)
     try:
         options = MigrateOptions(
             tcr_name=tcr_name,
@@ -665,9 +690,13 @@ def migrate_command(
     async def run() -> object:
         from regcopy.progress import with_progress
 
-        cache = None if (no_cache or dry_run) else BlobCache(cache_dir)
-        context = make_context(
-            None, options.sync, insecure=insecure_registry or (), retry=RetryPolicy(attempts=retries), cache=cache
+        context = _run_context(
+            None,
+            options.sync,
+            insecure=insecure_registry,
+            retry=retry,
+            cache_dir=cache_dir,
+            no_cache=no_cache or dry_run,
         )
         try:
             return await with_progress(

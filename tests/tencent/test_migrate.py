@@ -195,6 +195,19 @@ def test_invalid_tag_num_is_a_one_line_usage_error(world: TencentWorld) -> None:
         assert done.stderr.count("\n") == 1 and needle in done.stderr and "Traceback" not in done.stderr
 
 
+def test_retries_below_one_is_a_usage_error_for_migrate_and_sync(tmp_path: Path, world: TencentWorld) -> None:
+    seeded = seed_ccr(world, {"team/web": 1})
+    config = tmp_path / "sync.yaml"
+    config.write_text("jobs:\n  - source: 127.0.0.1:1/a/b:v1\n    destination: 127.0.0.1:1/c/d:v1\n")
+    for done in (
+        run_cli(*seeded.args("--retries", "0"), env=seeded.env),
+        run_cli("sync", str(config), "--retries", "0"),
+    ):
+        assert done.returncode == 2
+        assert done.stderr == "regcopy: error: --retries must be at least 1\n"
+    assert world.api.calls["DescribeInstances"] == 0
+
+
 def test_retry_failed_reruns_only_what_failed_and_secrets_stay_out_of_debug_output(
     tmp_path: Path, world: TencentWorld
 ) -> None:
