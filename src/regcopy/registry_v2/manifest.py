@@ -164,6 +164,15 @@ ATTESTATION_TYPE_KEY = "vnd.docker.reference.type"
 ATTESTATION_SUBJECT_KEY = "vnd.docker.reference.digest"
 
 
+def _attestation_of(entry: dict[str, Any]) -> str | None:
+    """The digest of the image a BuildKit attestation entry describes; ``None`` for other entries."""
+    annotations = entry.get("annotations")
+    if isinstance(annotations, dict) and annotations.get(ATTESTATION_TYPE_KEY) == "attestation-manifest":
+        subject = annotations.get(ATTESTATION_SUBJECT_KEY)
+        return subject if isinstance(subject, str) else None
+    return None
+
+
 def filter_index(manifest: Manifest, platforms: list[Platform]) -> Manifest:
     """A new index holding only the children whose platform matches; the one case bytes change.
 
@@ -174,26 +183,13 @@ def filter_index(manifest: Manifest, platforms: list[Platform]) -> Manifest:
     refused rather than emptied.
     """
     body = json.loads(manifest.data)
-    entries = body.get("manifests", [])
-    kept = [
-        child
-        for i, child in enumerate(entries)
-        if any(p.matches(_descriptor(child, f"manifests[{i}]").platform) for p in platforms)
-    ]
-    if not kept and any(
-        isinstance(child, dict) and child.get("mediaType") in mt.INDEX_TYPES and not child.get("platform")
-        for child in entries
-    ):
+    entries = body.get("manifests", [])  # the raw form of manifest.children, in the same order
+    matched = {i for i, child in enumerate(manifest.children) if any(p.matches(child.platform) for p in platforms)}
+    if not matched and any(c.media_type in mt.INDEX_TYPES and c.platform is None for c in manifest.children):
         raise UnsupportedManifest("an index of indexes: platforms cannot be selected inside it")
-    kept_digests = {child.get("digest") for child in kept}
-    kept += [
-        child
-        for child in entries
-        if child not in kept
-        and isinstance(annotations := child.get("annotations"), dict)
-        and annotations.get(ATTESTATION_TYPE_KEY) == "attestation-manifest"
-        and annotations.get(ATTESTATION_SUBJECT_KEY) in kept_digests
+    kept_digests = {manifest.children[i].digest for i in matched}
+    body["manifests"] = [
+        entry for i, entry in enumerate(entries) if i in matched or _attestation_of(entry) in kept_digests
     ]
-    body["manifests"] = [child for child in entries if child in kept]  # source order
     data = json.dumps(body, separators=(",", ":")).encode()
     return parse_manifest(data, manifest.media_type)
